@@ -1,0 +1,1 @@
+"""drafting/importers"""

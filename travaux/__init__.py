@@ -1,0 +1,1 @@
+"""The travaux command line: the entry point that ties the packages together."""

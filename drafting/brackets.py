@@ -144,7 +144,9 @@ def insert_bracketed(
     if not words:
         raise BracketError(f"clause {clause_id!r}: nothing to insert in brackets")
     with text.transaction():
+        require_party(text, party)  # check before writing: a transaction cannot roll back
         ytext = text.clause(clause_id).words
+        check_span(str(ytext), at, at)
         attrs = shared_attrs(ytext, str(ytext), at)
         insert_words(text, clause_id, at, words, attrs=attrs)
         return bracket_span(

@@ -29,18 +29,21 @@ class ProposalError(ValueError):
 
 def propose_insertion(text: NegotiationText, party: str, clause: str, at: int, words: str) -> str:
     with text.transaction():
-        proposal_id = _record(text, ProposalKind.INSERT, party, clause, words=words)
+        proposal_id = _new(text, party)
         bracket = br.insert_bracketed(text, clause, at, words, party=party, proposal=proposal_id)
-        _link(text, proposal_id, {bracket: ADDED})
+        _record(
+            text, proposal_id, ProposalKind.INSERT, party, clause, {bracket: ADDED}, words=words
+        )
     return proposal_id
 
 
 def propose_deletion(text: NegotiationText, party: str, clause: str, start: int, end: int) -> str:
     with text.transaction():
         old = _words(text, clause, start, end)
-        proposal_id = _record(text, ProposalKind.DELETE, party, clause, replaced=old)
+        proposal_id = _new(text, party)
         bracket = br.bracket_span(text, clause, start, end, party=party, proposal=proposal_id)
-        _link(text, proposal_id, {bracket: AROUND})
+        roles = {bracket: AROUND}
+        _record(text, proposal_id, ProposalKind.DELETE, party, clause, roles, replaced=old)
     return proposal_id
 
 
@@ -48,9 +51,11 @@ def propose_replacement(
     text: NegotiationText, party: str, clause: str, start: int, end: int, words: str
 ) -> str:
     """`[old][new]`: the new words as an alternative to the old (bracketed if they were not)."""
+    if not words:
+        raise ProposalError("a replacement needs new words (to delete words, propose a deletion)")
     with text.transaction():
         old = _words(text, clause, start, end)
-        proposal_id = _record(text, ProposalKind.REPLACE, party, clause, words=words, replaced=old)
+        proposal_id = _new(text, party)
         existing = [s for s in br.spans(text, clause) if (s.start, s.end) == (start, end)]
         roles: dict[str, str] = {}
         if existing:
@@ -60,16 +65,19 @@ def propose_replacement(
             roles[around] = AROUND
         added = br.add_alternative(text, around, words, party=party, proposal=proposal_id)
         roles[added] = ADDED
-        _link(text, proposal_id, roles)
+        _record(
+            text, proposal_id, ProposalKind.REPLACE, party, clause, roles, words=words, replaced=old
+        )
     return proposal_id
 
 
 def propose_alternative(text: NegotiationText, party: str, bracket: str, words: str) -> str:
     with text.transaction():
         clause = text.bracket(bracket).clause
-        proposal_id = _record(text, ProposalKind.ALTERNATIVE, party, clause, words=words)
+        proposal_id = _new(text, party)
         added = br.add_alternative(text, bracket, words, party=party, proposal=proposal_id)
-        _link(text, proposal_id, {added: ADDED})
+        roles = {added: ADDED}
+        _record(text, proposal_id, ProposalKind.ALTERNATIVE, party, clause, roles, words=words)
     return proposal_id
 
 
@@ -84,11 +92,11 @@ def propose_new_paragraph(
 ) -> str:
     """A new clause ("5 bis"), in brackets as a whole, attributed to the Party."""
     with text.transaction():
-        require_party(text, party)
+        proposal_id = _new(text, party)
         clause = add_clause(text, kind, words, parent=parent, after=after, party=party)
-        proposal_id = _record(text, ProposalKind.NEW_PARAGRAPH, party, clause, words=words)
         bracket = br.bracket_clause(text, clause, party=party, proposal=proposal_id)
-        _link(text, proposal_id, {bracket: ADDED})
+        roles = {bracket: ADDED}
+        _record(text, proposal_id, ProposalKind.NEW_PARAGRAPH, party, clause, roles, words=words)
     return proposal_id
 
 
@@ -98,7 +106,10 @@ def propose_move(
     """Propose moving a clause; the text changes only if the proposal is accepted."""
     with text.transaction():
         text.clause(clause)
-        proposal_id = _record(text, ProposalKind.MOVE, party, clause)
+        if parent != ROOT:
+            text.clause(parent)
+        proposal_id = _new(text, party)
+        _record(text, proposal_id, ProposalKind.MOVE, party, clause, {})
         text.proposal(proposal_id).map["target"] = {"parent": parent, "after": after}
     return proposal_id
 
@@ -186,20 +197,27 @@ def remove_one_bracket(text: NegotiationText, bracket_id: str, *, keep_words: bo
         del ytext[start:end]
 
 
-def _record(
-    text: NegotiationText,
-    kind: ProposalKind,
-    party: str,
-    clause: str,
-    *,
-    words: str = "",
-    replaced: str = "",
-) -> str:
+def _new(text: NegotiationText, party: str) -> str:
+    """Check the Party and pick the proposal's id, before anything is written."""
     if not party:
         raise ProposalError("a proposal is tabled in the name of a Party: name one")
     require_party(text, party)
+    return new_id("p")
+
+
+def _record(
+    text: NegotiationText,
+    proposal_id: str,
+    kind: ProposalKind,
+    party: str,
+    clause: str,
+    roles: dict[str, str],
+    *,
+    words: str = "",
+    replaced: str = "",
+) -> None:
+    """Written last, once the text has changed: a refused proposal leaves no record."""
     stamp = now()
-    proposal_id = new_id("p")
     text.create_proposal(
         proposal_id,
         {
@@ -209,17 +227,12 @@ def _record(
             "status": str(ProposalStatus.TABLED),
             "words": words,
             "replaced": replaced,
-            "brackets": {},
+            "brackets": roles,
             "target": {},
             "created": stamp,
             "updated": stamp,
         },
     )
-    return proposal_id
-
-
-def _link(text: NegotiationText, proposal_id: str, roles: dict[str, str]) -> None:
-    text.proposal(proposal_id).map["brackets"] = roles
 
 
 def _roles(proposal: ProposalRecord) -> dict[str, str]:

@@ -17,7 +17,7 @@ from drafting.brackets import BracketSpan, spans
 from drafting.numbering import Numbering
 from drafting.outline import Outline, Placed
 from drafting.schema import BRACKET_ATTR_PREFIX, NOTE_ATTR, ClauseRecord, NegotiationText
-from drafting.vocabulary import BracketKind, BracketState, ClauseKind, ClauseStatus
+from drafting.vocabulary import BracketKind, BracketState, ClauseKind
 
 # Clauses that start a block of their own; their descendants are indented under them.
 HEADED = (
@@ -99,9 +99,7 @@ def bracketed_text(text: NegotiationText, *, show_parties: bool = False) -> str:
     numbering = Numbering(text, outline)
     blocks = [text.title] if text.title else []
     for placed in outline.walk():
-        if placed.clause.status == ClauseStatus.DELETED:
-            continue
-        if any(a.status == ClauseStatus.DELETED for a in outline.ancestors(placed.clause.id)):
+        if not outline.is_live(placed.clause.id):
             continue
         words = bracketed_words(text, placed.clause.id, show_parties=show_parties)
         line = _line(placed.clause, numbering, words, show_parties, text)
@@ -151,7 +149,7 @@ def _line(
     kind = record.kind
     if kind == ClauseKind.OPTIONS:
         return words
-    if clean and kind == ClauseKind.OPTION:
+    if kind == ClauseKind.OPTION and (clean or _chosen(record, text)):
         return words  # the option chosen stands in the text without its label
     if kind == ClauseKind.PREAMBLE:
         label = "Preamble"
@@ -169,6 +167,10 @@ def _line(
     if kind == ClauseKind.PREAMBLE and words:
         return f"{label}\n\n{words}"
     return " ".join(p for p in (label, words) if p)
+
+
+def _chosen(record: ClauseRecord, text: NegotiationText) -> bool:
+    return text.has_clause(record.parent) and text.clause(record.parent).chosen == record.id
 
 
 def _indent(outline: Outline, placed: Placed, *, clean: bool = False) -> str:

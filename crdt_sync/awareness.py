@@ -1,0 +1,92 @@
+"""Awareness (who is here, on which clause, where their cursor is), applied on the server.
+
+The y-websocket client re-sends every awareness update it receives, and renews its own
+state every 15 s. A server that forwards raw messages multiplies them by the number of
+clients at every hop (N² per change, N³ per renewal round). This registry applies each
+entry and keeps only those with a newer clock, so a change travels once to each client
+and the echoes stop here.
+
+Wire format of an awareness update (y-protocols): varuint(count), then per client
+varuint(client id), varuint(clock), varstring(JSON state, "null" when it left).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from crdt_sync.protocol import ProtocolError, Reader, encode_varbytes, encode_varuint
+
+
+@dataclass
+class _Entry:
+    clock: int
+    state: bytes  # the JSON as received; b"null" once the client left
+    updated: float
+    owner: str  # the connection that introduced this client id
+
+
+class AwarenessRegistry:
+    def __init__(self) -> None:
+        self._entries: dict[int, _Entry] = {}
+
+    def apply(self, update: bytes, connection: str) -> bytes | None:
+        """Apply an update from `connection`; return the part worth forwarding, or None."""
+        changed: list[tuple[int, int, bytes]] = []
+        for client, clock, state in _decode(update):
+            current = self._entries.get(client)
+            if current is not None and clock < current.clock:
+                continue
+            if current is not None and clock == current.clock:
+                continue  # an echo, or a renewal already forwarded
+            if current is None and state == b"null":
+                continue  # removal of a client we never knew
+            owner = current.owner if current is not None else connection
+            self._entries[client] = _Entry(clock, state, time.monotonic(), owner)
+            changed.append((client, clock, state))
+        return _encode(changed) if changed else None
+
+    def snapshot(self) -> bytes | None:
+        """Every live state, for a client that has just joined."""
+        live = [(c, e.clock, e.state) for c, e in self._entries.items() if e.state != b"null"]
+        return _encode(live) if live else None
+
+    def remove_connection(self, connection: str) -> bytes | None:
+        """The clients a closed connection introduced are gone: tell the others."""
+        gone = []
+        for client, entry in self._entries.items():
+            if entry.owner == connection and entry.state != b"null":
+                entry.clock += 1
+                entry.state = b"null"
+                gone.append((client, entry.clock, entry.state))
+        return _encode(gone) if gone else None
+
+    def live_count(self) -> int:
+        return sum(1 for e in self._entries.values() if e.state != b"null")
+
+
+def _decode(update: bytes) -> list[tuple[int, int, bytes]]:
+    reader = Reader(update)
+    count = reader.varuint()
+    if count > 100_000:
+        raise ProtocolError(f"awareness update lists {count} clients")
+    entries = []
+    for _ in range(count):
+        client = reader.varuint()
+        clock = reader.varuint()
+        state = reader.varbytes()
+        try:
+            json.loads(state)
+        except ValueError:
+            raise ProtocolError(f"awareness state of client {client} is not JSON") from None
+        entries.append((client, clock, state))
+    reader.done()
+    return entries
+
+
+def _encode(entries: list[tuple[int, int, bytes]]) -> bytes:
+    out = [encode_varuint(len(entries))]
+    for client, clock, state in entries:
+        out.append(encode_varuint(client) + encode_varuint(clock) + encode_varbytes(state))
+    return b"".join(out)

@@ -1,0 +1,130 @@
+"""One client's connection to a room: a bounded outbox, a rate limit, a clear close.
+
+A slow or stalled client must never slow the room: frames for it go into a bounded queue
+drained by its own sender task. When the queue is full the client is disconnected with
+1013 ("try again later"); y-websocket reconnects and resyncs from the server's state, so
+nothing is lost, only that client's backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+
+class CloseCode(IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002  # a malformed frame
+    POLICY = 1008  # rate limit exceeded; permission denied
+    TOO_BIG = 1009  # message or document over its limit
+    SERVER_ERROR = 1011  # the store failed: reconnect and resync
+    TRY_AGAIN = 1013  # too slow to keep up: reconnect and resync
+    UNKNOWN_TEXT = 4404
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 8 * 1024 * 1024
+    max_document_bytes: int = 64 * 1024 * 1024
+    messages_per_second: float = 500.0
+    message_burst: int = 5000
+    max_queued_frames: int = 2000
+    fanout_tick_seconds: float = 0.005
+    keepalive_seconds: float = 10.0
+    idle_unload_seconds: float = 30.0
+    snapshot_every_updates: int = 2000
+
+
+class Peer(Protocol):
+    """The transport under a connection (a Starlette WebSocket, or a test double)."""
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class Closed(Exception):
+    """Raised into a receive loop when its connection has been closed by the room."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class Connection:
+    def __init__(self, peer: Peer, limits: Limits, *, origin: str = "") -> None:
+        self.id = secrets.token_hex(6)
+        self.origin = origin or f"connection:{self.id}"
+        self.peer = peer
+        self.limits = limits
+        self.closed: Closed | None = None
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._tokens = float(limits.message_burst)
+        self._refilled = time.monotonic()
+        self.last_sent = time.monotonic()
+        self._sender = asyncio.get_running_loop().create_task(self._drain(), name=f"send-{self.id}")
+        self._closer: asyncio.Task[None] | None = None
+
+    def deliver(self, frame: bytes) -> None:
+        """Queue a frame; a client this far behind is cut loose (it will resync)."""
+        if self.closed is not None:
+            return
+        if self._queue.qsize() >= self.limits.max_queued_frames:
+            self.close(CloseCode.TRY_AGAIN, f"too slow: {self._queue.qsize()} frames waiting")
+            # Its sender may be stuck on a full socket: stop it and close from here.
+            self._sender.cancel()
+            self._closer = asyncio.get_running_loop().create_task(self._close_peer())
+            return
+        self._queue.put_nowait(frame)
+
+    def admit(self, size: int) -> None:
+        """Check an incoming message against the size and rate limits."""
+        if size > self.limits.max_message_bytes:
+            raise Closed(
+                CloseCode.TOO_BIG,
+                f"message of {size} bytes over the limit of {self.limits.max_message_bytes}",
+            )
+        now = time.monotonic()
+        rate = self.limits.messages_per_second
+        self._tokens = min(self.limits.message_burst, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens < 1:
+            raise Closed(CloseCode.POLICY, f"more than {rate:g} messages per second")
+        self._tokens -= 1
+
+    def close(self, code: int, reason: str) -> None:
+        """Close from the room's side: the sender task finishes with the close frame."""
+        if self.closed is None:
+            self.closed = Closed(code, reason)
+            self._queue.put_nowait(None)
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._sender
+
+    def cancel(self) -> None:
+        self._sender.cancel()
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                frame = await self._queue.get()
+                if frame is None:
+                    break
+                await self.peer.send(frame)
+                self.last_sent = time.monotonic()
+        except Exception:  # the socket went away under us: the receive loop will notice
+            return
+        await self._close_peer()
+
+    async def _close_peer(self) -> None:
+        assert self.closed is not None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.peer.close(self.closed.code, self.closed.reason), 5)

@@ -1,0 +1,53 @@
+"""Awareness is applied on the server: only newer states travel on, echoes stop here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crdt_sync.awareness import AwarenessRegistry, _decode, _encode
+from crdt_sync.protocol import ProtocolError
+
+
+def update(*entries):
+    return _encode([(c, clock, json.dumps(s).encode()) for c, clock, s in entries])
+
+
+def test_a_new_state_is_forwarded_and_its_echo_is_not():
+    registry = AwarenessRegistry()
+    change = update((7, 1, {"user": "EU delegate", "clause": "c1"}))
+    assert registry.apply(change, "conn-a") == change
+    assert registry.apply(change, "conn-b") is None  # every client re-sends what it gets
+    assert registry.apply(update((7, 0, {"old": True})), "conn-b") is None
+
+
+def test_only_the_newer_entries_of_a_mixed_update_travel_on():
+    registry = AwarenessRegistry()
+    registry.apply(update((1, 3, {"a": 1})), "x")
+    forwarded = registry.apply(update((1, 3, {"a": 1}), (2, 1, {"b": 2})), "y")
+    assert [(c, clock) for c, clock, _ in _decode(forwarded)] == [(2, 1)]
+
+
+def test_a_closed_connection_removes_the_clients_it_introduced():
+    registry = AwarenessRegistry()
+    registry.apply(update((1, 1, {"a": 1}), (2, 5, {"b": 2})), "x")
+    registry.apply(update((3, 1, {"c": 3})), "y")
+    gone = registry.remove_connection("x")
+    assert sorted((c, clock, s) for c, clock, s in _decode(gone)) == [
+        (1, 2, b"null"),
+        (2, 6, b"null"),
+    ]
+    assert registry.live_count() == 1
+
+
+def test_a_joining_client_is_told_every_live_state():
+    registry = AwarenessRegistry()
+    registry.apply(update((1, 1, {"a": 1}), (2, 1, {"b": 2})), "x")
+    registry.apply(update((2, 2, None)), "x")
+    assert [c for c, _, _ in _decode(registry.snapshot())] == [1]
+
+
+def test_a_state_that_is_not_json_is_a_protocol_error():
+    with pytest.raises(ProtocolError, match="not JSON"):
+        AwarenessRegistry().apply(_encode([(1, 1, b"{nope")]), "x")

@@ -9,6 +9,7 @@ carries hundreds of updates; when idle it carries one, at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -50,10 +51,8 @@ class GroupCommitter:
             self._wakeup.set()
             await asyncio.sleep(0.001)
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
         self._task = None
 
     def submit(self, text_id: str, update: bytes, origin: str) -> asyncio.Future[int]:

@@ -51,19 +51,25 @@ def bracket_attr(bracket_id: str) -> str:
 class Record:
     """A typed view of one Y.Map entry; subclasses declare the fields they use."""
 
-    __slots__ = ("id", "map")
+    __slots__ = ("_cache", "id", "map")
 
     def __init__(self, record_id: str, ymap: Map) -> None:
         self.id = record_id
         self.map = ymap
+        # Field reads through pycrdt cost ~20 µs each and views read the same fields many
+        # times; a record object lives for one operation or one view, so it may remember.
+        self._cache: dict[str, Any] = {}
 
     def _get(self, key: str, default: Any = "") -> Any:
-        value = self.map.get(key)
+        if key not in self._cache:
+            self._cache[key] = self.map.get(key)
+        value = self._cache[key]
         return default if value is None else value
 
     def _set(self, key: str, value: Any) -> None:
         if self.map.get(key) != value:
             self.map[key] = value
+        self._cache[key] = value
 
 
 class ClauseRecord(Record):

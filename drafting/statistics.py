@@ -17,6 +17,11 @@ from drafting.vocabulary import BracketKind, BracketState, ClauseKind, ClauseSta
 
 
 def statistics(text: NegotiationText) -> dict[str, Any]:
+    with text.transaction():  # one transaction for all reads: pycrdt opens one per read
+        return _statistics(text)
+
+
+def _statistics(text: NegotiationText) -> dict[str, Any]:
     outline = Outline(text)
     live = [r for r in outline.records.values() if outline.is_live(r.id)]
     kinds = Counter(r.kind for r in live)

@@ -95,6 +95,11 @@ def clean_words(text: NegotiationText, clause_id: str, rule: CleanRule = CleanRu
 
 
 def bracketed_text(text: NegotiationText, *, show_parties: bool = False) -> str:
+    with text.transaction():  # one transaction for all reads: pycrdt opens one per read
+        return _bracketed_text(text, show_parties)
+
+
+def _bracketed_text(text: NegotiationText, show_parties: bool) -> str:
     outline = Outline(text)
     numbering = Numbering(text, outline)
     blocks = [text.title] if text.title else []
@@ -110,7 +115,11 @@ def bracketed_text(text: NegotiationText, *, show_parties: bool = False) -> str:
 
 
 def clean_text(text: NegotiationText, rule: CleanRule | str = CleanRule.KEEP) -> CleanText:
-    rule = CleanRule(rule)
+    with text.transaction():
+        return _clean_text(text, CleanRule(rule))
+
+
+def _clean_text(text: NegotiationText, rule: CleanRule) -> CleanText:
     outline = Outline(text)
     numbering = Numbering(text, outline, final=True)
     negotiation_numbers = Numbering(text, outline)

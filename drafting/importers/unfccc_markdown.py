@@ -13,6 +13,14 @@ labels, paragraphs and their continuation lines) feeding a tree builder that kee
 of open containers, then an inline reader for each paragraph. Brackets are parsed on their
 own, apart from emphasis, because in these texts emphasis crosses bracket boundaries
 (`*[Taking* account`): emphasis only ever colours the words, never the bracket tree.
+
+What is not kept as words, on purpose: the front matter (but its `title:`), kramdown
+attribute lines (`{:toc}`, `{:.no_toc}`) and `* TOC`, HTML comments and tags (their words
+stay), thematic breaks, link reference definitions (their address goes to the linked
+run), heading hashes, list markers (the number goes to `ParsedClause.number`), option
+labels (the number goes to the OPTION), emphasis and strikethrough markers, superscript
+carets, escaping backslashes, and the halves of unbalanced brackets, each with a warning.
+The transcriber's prose before the text goes to `ParsedText.source_note`, as plain text.
 """
 
 from __future__ import annotations
@@ -76,6 +84,9 @@ def parse_markdown(source: str) -> ParsedText:
     notes = document.parse_notes()
     document.check_note_references(notes)
     clauses = builder.root.children
+    if not (clauses or notes or builder.source_note):
+        first = next(line for line in body if line.text.strip())
+        raise SourceError("there are no words here, only markup", first.number, first.start + 1)
     kind = _text_kind(clauses)
     if kind != TextKind.TREATY:
         _operative_paragraphs(clauses)
@@ -85,7 +96,7 @@ def parse_markdown(source: str) -> ParsedText:
         clauses=clauses,
         notes=notes,
         source_note="\n\n".join(builder.source_note),
-        warnings=document.warnings,
+        warnings=sorted(document.warnings, key=lambda warning: (warning.line, warning.column)),
     )
 
 
@@ -798,7 +809,7 @@ _ARTICLE = re.compile(
     re.IGNORECASE,
 )
 _ANNEX = re.compile(
-    r"(?P<open>\[)?\s*Annex\b(?:\s+(?P<number>[IVXLC]+|\d+|[A-Z])\b)?\s*(?P<close>\])?",
+    r"(?P<open>\[)?\s*Annex(?:es)?\b(?:\s+(?P<number>[IVXLC]+|\d+|[A-Z])\b)?\s*(?P<close>\])?",
     re.IGNORECASE,
 )
 _PREAMBLE = re.compile(r"[\s*_\[\]]*preamble[\s*_\[\]]*", re.IGNORECASE)
@@ -845,6 +856,7 @@ class _TreeBuilder:
     def build(self, blocks: list[_Block]) -> None:
         first = _first_structural(blocks)
         for index, block in enumerate(blocks):
+            self.unmatched_closing = 0
             if self.ended is not None:
                 del self.stack[self.stack.index(self.ended) :]
                 self.ended = None

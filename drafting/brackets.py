@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pycrdt import Text
+
 from drafting.offsets import check_span, to_utf8
 from drafting.parties import require_party
 from drafting.schema import (
@@ -52,9 +54,14 @@ def spans(text: NegotiationText, clause_id: str) -> list[BracketSpan]:
 
     A bracket whose words were all deleted by editing has no span and is not listed.
     """
+    return spans_of(text, text.clause(clause_id).words)
+
+
+def spans_of(text: NegotiationText, words: Text) -> list[BracketSpan]:
+    """The open brackets in any words of the text (a clause's, a footnote's)."""
     extents: dict[str, list[int]] = {}
     position = 0
-    for chunk, attrs in text.clause(clause_id).words.diff():
+    for chunk, attrs in words.diff():
         length = len(chunk)
         for key in attrs or {}:
             if key.startswith(BRACKET_ATTR_PREFIX):

@@ -32,7 +32,11 @@ BRACKET_ATTR_PREFIX = "br:"  # "br:<bracket id>": true — the character is insi
 ITALIC_ATTR = "i"
 BOLD_ATTR = "b"
 LINK_ATTR = "link"  # value: the URL
-NOTE_ATTR = "note"  # value: space-separated note ids whose marker follows this character
+# value: the footnote markers that follow this character, space-separated; "3" or, for a
+# marker printed after a bracket closes ("etc.][^3]"), "3>b1f2e" with that bracket's id;
+# "3><" for a marker printed before the character (a clause that starts with a marker).
+NOTE_ATTR = "note"
+BEFORE = "<"
 
 
 def new_id(prefix: str) -> str:
@@ -46,6 +50,15 @@ def now() -> str:
 
 def bracket_attr(bracket_id: str) -> str:
     return BRACKET_ATTR_PREFIX + bracket_id
+
+
+def note_markers(value: str | None) -> list[tuple[str, str]]:
+    """(note id, bracket the marker follows or "") pairs of a NOTE_ATTR value."""
+    return [tuple(entry.partition(">")[::2]) for entry in (value or "").split()]  # type: ignore[misc]
+
+
+def format_note_markers(markers: list[tuple[str, str]]) -> str:
+    return " ".join(f"{note}>{after}" if after else note for note, after in markers)
 
 
 class Record:

@@ -13,10 +13,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from drafting.brackets import BracketSpan, spans
+from pycrdt import Text
+
+from drafting.brackets import BracketSpan, spans, spans_of
 from drafting.numbering import Numbering
 from drafting.outline import Outline, Placed
-from drafting.schema import BRACKET_ATTR_PREFIX, NOTE_ATTR, ClauseRecord, NegotiationText
+from drafting.schema import (
+    BEFORE,
+    BRACKET_ATTR_PREFIX,
+    NOTE_ATTR,
+    ClauseRecord,
+    NegotiationText,
+    note_markers,
+)
 from drafting.vocabulary import BracketKind, BracketState, ClauseKind
 
 # Clauses that start a block of their own; their descendants are indented under them.
@@ -58,10 +67,25 @@ class CleanText:
 
 def bracketed_words(text: NegotiationText, clause_id: str, *, show_parties: bool = False) -> str:
     """A clause's words with its brackets printed: `Parties [shall][should] act`."""
-    depth_of = {s.id: s for s in spans(text, clause_id)}
+    return render_bracketed(text, text.clause(clause_id).words, show_parties=show_parties)
+
+
+def render_bracketed(text: NegotiationText, words: Text, *, show_parties: bool = False) -> str:
+    """Any words of the text (a clause's, a footnote's) with their brackets printed."""
+    depth_of = {s.id: s for s in spans_of(text, words)}
     out: list[str] = []
     stack: list[str] = []
-    for chunk, attrs in text.clause(clause_id).words.diff():
+    waiting: list[tuple[str, str]] = []  # note markers due after a bracket closes
+
+    def close(bracket_id: str) -> None:
+        out.append(_closer(depth_of[bracket_id]))
+        for marker in [m for m in waiting if m[1] == bracket_id]:
+            out.append(f"[^{marker[0]}]")
+            waiting.remove(marker)
+
+    for chunk, attrs in words.diff():
+        markers = note_markers((attrs or {}).get(NOTE_ATTR))
+        out.extend(f"[^{note}]" for note, where in markers if where == BEFORE)
         wanted = sorted(
             (depth_of[b] for b in _bracket_ids(attrs) if b in depth_of),
             key=lambda s: (s.depth, s.id),
@@ -70,13 +94,23 @@ def bracketed_words(text: NegotiationText, clause_id: str, *, show_parties: bool
         while keep < len(stack) and keep < len(wanted) and stack[keep] == wanted[keep].id:
             keep += 1
         for closing in reversed(stack[keep:]):
-            out.append(_closer(depth_of[closing]))
+            close(closing)
+        out.extend(f"[^{note}]" for note, _ in waiting)  # their bracket is gone
+        waiting.clear()
         for opening in wanted[keep:]:
             out.append(_opener(opening, show_parties))
         stack = [s.id for s in wanted]
         out.append(chunk)
-        out.extend(_note_markers(attrs))
-    out.extend(_closer(depth_of[b]) for b in reversed(stack))
+        for note, after in markers:
+            if after == BEFORE:
+                continue
+            if after in stack:
+                waiting.append((note, after))
+            else:
+                out.append(f"[^{note}]")
+    for bracket_id in reversed(stack):
+        close(bracket_id)
+    out.extend(f"[^{note}]" for note, _ in waiting)
     return "".join(out)
 
 
@@ -89,6 +123,8 @@ def clean_words(text: NegotiationText, clause_id: str, rule: CleanRule = CleanRu
     for chunk, attrs in text.clause(clause_id).words.diff():
         inside = [current[b] for b in _bracket_ids(attrs) if b in current]
         if all(_survives(s, first_of_group, group_size, rule) for s in inside):
+            markers = note_markers((attrs or {}).get(NOTE_ATTR))
+            out.extend(f"[^{note}]" for note, where in markers if where == BEFORE)
             out.append(chunk)
             out.extend(_note_markers(attrs))
     return _tidy("".join(out))
@@ -187,7 +223,9 @@ def _indent(outline: Outline, placed: Placed, *, clean: bool = False) -> str:
     for ancestor in outline.ancestors(placed.clause.id):
         if ancestor.kind in HEADED:
             break
-        if clean and ancestor.kind in (ClauseKind.OPTIONS, ClauseKind.OPTION):
+        if ancestor.kind == ClauseKind.OPTIONS:
+            continue  # its options are indented once, not twice
+        if clean and ancestor.kind == ClauseKind.OPTION:
             continue
         depth += 1
     return INDENT * depth
@@ -221,8 +259,11 @@ def _bracket_ids(attrs: dict | None) -> list[str]:
 
 
 def _note_markers(attrs: dict | None) -> list[str]:
-    notes = (attrs or {}).get(NOTE_ATTR)
-    return [f"[^{n}]" for n in notes.split()] if notes else []
+    return [
+        f"[^{note}]"
+        for note, where in note_markers((attrs or {}).get(NOTE_ATTR))
+        if where != BEFORE
+    ]
 
 
 def _opener(span: BracketSpan, show_parties: bool) -> str:
@@ -261,7 +302,7 @@ def _tidy(words: str) -> str:
 
 def _notes(text: NegotiationText) -> list[str]:
     return [
-        f"[^{note_id}]: {text.note(note_id)!s}"
+        f"[^{note_id}]: {render_bracketed(text, text.note(note_id))}"
         for note_id in sorted(text.notes.keys(), key=_note_key)
     ]
 

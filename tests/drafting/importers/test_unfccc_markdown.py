@@ -35,7 +35,13 @@ from drafting.importers.unfccc_markdown import (
 )
 from drafting.vocabulary import ClauseKind, TextKind
 
-CORPUS = Path(os.environ.get("TRAVAUX_COP21_CORPUS", "/work/shared/corpus/cop21"))
+# The corpus lives in the project's shared/ folder, beside the repository (as in CI).
+CORPUS = Path(
+    os.environ.get(
+        "TRAVAUX_COP21_CORPUS",
+        Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "cop21",
+    )
+)
 CORPUS_FILES = [
     "draft-agreement-23-oct-2015.md",
     "draft-agreement-4-dec-2015.md",
@@ -51,7 +57,7 @@ BRACE_MESSAGES = {MESSAGE_STRAY_BRACE, MESSAGE_OPEN_BRACE}
 def corpus(name: str) -> str:
     path = CORPUS / name
     if not path.exists():
-        pytest.skip(f"COP21 corpus not found at {CORPUS} (set TRAVAUX_COP21_CORPUS)")
+        pytest.fail(f"COP21 corpus not found at {CORPUS} (set TRAVAUX_COP21_CORPUS)")
     return path.read_text(encoding="utf-8")
 
 

@@ -1,0 +1,357 @@
+"""The store: negotiation texts kept as their CRDT update log, in SQLite or PostgreSQL.
+
+    store = Store()                         # SQLite file in the data directory
+    text_id = store.create_text(update, title=…, kind=…, origin="import")
+    store.append_update(text_id, update, origin="cli")
+    update = store.load(text_id)            # one update holding the whole document
+
+Opening a store brings its schema to the newest Alembic revision, so a new version of
+Travaux runs on the database the previous one left (never a wiped one).
+
+Loading applies the latest snapshot and every later log entry to a fresh `pycrdt.Doc` and
+re-encodes it: applying is linear and gives a compact result, whereas `merge_updates`
+over a long log is quadratic (STACK-NOTES.md: 224 s against 0.7 s).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from pycrdt import Doc
+from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import update as update_rows
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session
+
+from crdt_sync.models import SnapshotRow, TextRow, UpdateRow, utcnow
+
+DATA_DIR_ENV = "TRAVAUX_DATA_DIR"
+DATABASE_FILE = "travaux.sqlite3"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Serialises schema upgrades between processes that open the same PostgreSQL database at
+# once (a server and a CLI, parallel test workers). Any constant works; this one spells
+# "travaux" in ASCII.
+_PG_MIGRATION_LOCK = 0x7472617661757800
+
+# Text ids are short enough to read out over the phone and to type in a URL, random so
+# that two servers never hand out the same one; no 0/o, 1/l/i to misread. 31**10 ≈ 8e14.
+_ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+_ID_LENGTH = 10
+
+
+class StoreError(Exception):
+    """Base class of the store's errors; each message says what to do about it."""
+
+
+class UnknownText(StoreError, LookupError):
+    def __init__(self, text_id: str) -> None:
+        self.text_id = text_id
+        super().__init__(f"no text with id {text_id!r} in this database")
+
+    def __str__(self) -> str:  # LookupError would otherwise repr() the message
+        return self.args[0]
+
+
+class InvalidUpdate(StoreError, ValueError):
+    """Bytes that are not a Yjs/pycrdt update; nothing was stored."""
+
+
+class StoreUnavailable(StoreError):
+    """The database URL is malformed, its driver is missing, or it cannot be reached."""
+
+
+@dataclass(frozen=True)
+class TextInfo:
+    """What the store knows about a text without loading its document."""
+
+    id: str
+    title: str
+    kind: str
+    created: datetime
+    updated: datetime
+
+
+def data_dir() -> Path:
+    """Where Travaux keeps its files: `$TRAVAUX_DATA_DIR`, else ~/.local/share/travaux."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    path = Path(configured) if configured else Path.home() / ".local" / "share" / "travaux"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_url() -> str:
+    return f"sqlite:///{data_dir() / DATABASE_FILE}"
+
+
+def new_text_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+
+
+def display_url(url: str | URL) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def check_update(update: bytes) -> None:
+    """Raise InvalidUpdate unless `update` decodes as a CRDT update."""
+    if not isinstance(update, bytes | bytearray | memoryview):
+        raise InvalidUpdate(f"an update must be bytes, not {type(update).__name__}")
+    try:
+        # An update that depends on ones not seen yet is kept pending, not refused: this
+        # only checks that the bytes decode.
+        Doc().apply_update(bytes(update))
+    except ValueError as error:
+        raise InvalidUpdate(f"not a CRDT update: {error}") from None
+
+
+class Store:
+    def __init__(self, url: str | URL | None = None, *, echo: bool = False) -> None:
+        try:
+            self.url = make_url(url if url is not None else default_url())
+        except ArgumentError:
+            raise StoreUnavailable(
+                f"{str(url)!r} is not a database URL (expected e.g. sqlite:///travaux.sqlite3 "
+                "or postgresql+psycopg://user@host:5432/dbname)"
+            ) from None
+        self.engine = _create_engine(self.url, echo=echo)
+        # The same pool; the option tells the SQLite "begin" hook to take the write lock.
+        self._write_engine = self.engine.execution_options(travaux_write=True)
+        try:
+            self._upgrade_schema()
+        except DBAPIError as error:  # unreachable, refused, not allowed to create tables
+            self.engine.dispose()
+            reason = " ".join(str(error.orig if error.orig is not None else error).split())
+            raise StoreUnavailable(
+                f"cannot open the database {display_url(self.url)}: {reason}"
+            ) from None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _upgrade_schema(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # Held until this transaction ends: a second process waits here, then
+                # finds the schema at head and has nothing to do.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A connection in a write transaction, committed when the block ends."""
+        with self._write_engine.begin() as conn:
+            yield conn
+
+    def _session(self, *, write: bool) -> Session:
+        return Session(bind=self._write_engine if write else self.engine, expire_on_commit=False)
+
+    # -- texts -------------------------------------------------------------------------
+    def create_text(self, update: bytes, *, title: str, kind: str, origin: str) -> str:
+        """Store a new text whose first log entry is `update`; return its new id."""
+        check_update(update)
+        now = utcnow()
+        with self._session(write=True) as session, session.begin():
+            text_id = new_text_id()
+            while session.get(TextRow, text_id) is not None:  # ~never, but cheap to be sure
+                text_id = new_text_id()
+            session.add(TextRow(id=text_id, title=title, kind=kind, created=now, updated=now))
+            session.flush()  # the text row first: the log refers to it
+            session.add(UpdateRow(text_id=text_id, data=bytes(update), origin=origin, created=now))
+        return text_id
+
+    def list_texts(self) -> list[TextInfo]:
+        """Every stored text, oldest first."""
+        with self._session(write=False) as session:
+            rows = session.scalars(select(TextRow).order_by(TextRow.created, TextRow.id))
+            return [_info(row) for row in rows]
+
+    def get_text(self, text_id: str) -> TextInfo:
+        with self._session(write=False) as session:
+            return _info(self._text_row(session, text_id))
+
+    def has_text(self, text_id: str) -> bool:
+        with self._session(write=False) as session:
+            return session.get(TextRow, text_id) is not None
+
+    def count_texts(self) -> int:
+        with self._session(write=False) as session:
+            return session.scalar(select(func.count()).select_from(TextRow)) or 0
+
+    # -- the update log --------------------------------------------------------------------
+    def append_update(self, text_id: str, update: bytes, origin: str) -> int:
+        """Append one update to a text's log; return its log id (increasing per database)."""
+        check_update(update)
+        now = utcnow()
+        with self._session(write=True) as session, session.begin():
+            text = self._text_row(session, text_id)
+            text.updated = now
+            row = UpdateRow(text_id=text_id, data=bytes(update), origin=origin, created=now)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def load(self, text_id: str) -> bytes:
+        """The whole document as one update: latest snapshot plus the log after it."""
+        return self._load_doc(text_id)[0].get_update()
+
+    def _load_doc(self, text_id: str) -> tuple[Doc, int]:
+        """The document and the id of the last log entry in it (0 if none)."""
+        with self._session(write=False) as session, session.begin():
+            self._text_row(session, text_id)
+            snapshot = session.scalars(
+                select(SnapshotRow)
+                .where(SnapshotRow.text_id == text_id)
+                .order_by(SnapshotRow.up_to_update_id.desc())
+                .limit(1)
+            ).first()
+            doc = Doc()
+            last = 0
+            if snapshot is not None:
+                doc.apply_update(snapshot.data)
+                last = snapshot.up_to_update_id
+            # Assumes one writer per text (its room): on PostgreSQL, log ids of concurrent
+            # transactions may commit out of order, and a snapshot is only "everything up
+            # to id N" if nothing below N was still in flight when it was taken.
+            log = session.execute(
+                select(UpdateRow.id, UpdateRow.data)
+                .where(UpdateRow.text_id == text_id, UpdateRow.id > last)
+                .order_by(UpdateRow.id)
+            )
+            for update_id, data in log:
+                doc.apply_update(data)
+                last = update_id
+            return doc, last
+
+    def append_many(self, entries: Sequence[tuple[str, bytes, str]]) -> list[int]:
+        """Append (text id, update, origin) entries in one transaction; their log ids, in
+        the order given. This is the group-commit path of the sync server
+        (`crdt_sync.durable`): one disk flush for many updates. The updates are not decoded
+        again here: the room has already applied each of them to its document."""
+        if not entries:
+            return []
+        now = utcnow()
+        text_ids = {text_id for text_id, _, _ in entries}
+        with self._session(write=True) as session, session.begin():
+            known = set(session.scalars(select(TextRow.id).where(TextRow.id.in_(text_ids))))
+            for text_id in text_ids - known:
+                raise UnknownText(text_id)
+            session.execute(
+                update_rows(TextRow).where(TextRow.id.in_(text_ids)).values(updated=now)
+            )
+            rows = [
+                {"text_id": text_id, "data": bytes(data), "origin": origin, "created": now}
+                for text_id, data, origin in entries
+            ]
+            statement = insert(UpdateRow).returning(UpdateRow.id, sort_by_parameter_order=True)
+            return list(session.scalars(statement, rows))
+
+    def write_snapshot(self, text_id: str, update: bytes, up_to: int) -> None:
+        """Keep `update` (the whole document) as the state of the text up to log id `up_to`
+        inclusive; later loads start from it."""
+        check_update(update)
+        with self._session(write=True) as session, session.begin():
+            self._text_row(session, text_id)
+            session.add(SnapshotRow(text_id=text_id, data=bytes(update), up_to_update_id=up_to))
+
+    def compact(self, text_id: str) -> int:
+        """Write a snapshot of the text as of its newest log entry; return that entry's id.
+
+        The log is kept: dropping what a snapshot covers is a later decision (the log is
+        also the negotiating record of who sent what, and when).
+        """
+        doc, last = self._load_doc(text_id)
+        self.write_snapshot(text_id, doc.get_update(), last)
+        return last
+
+    def update_count(self, text_id: str) -> int:
+        with self._session(write=False) as session:
+            self._text_row(session, text_id)
+            query = select(func.count()).select_from(UpdateRow).where(UpdateRow.text_id == text_id)
+            return session.scalar(query) or 0
+
+    @staticmethod
+    def _text_row(session: Session, text_id: str) -> TextRow:
+        row = session.get(TextRow, text_id) if isinstance(text_id, str) else None
+        if row is None:
+            raise UnknownText(text_id)
+        return row
+
+
+def _info(row: TextRow) -> TextInfo:
+    return TextInfo(
+        id=row.id, title=row.title, kind=row.kind, created=row.created, updated=row.updated
+    )
+
+
+def _create_engine(url: URL, *, echo: bool) -> Engine:
+    try:
+        engine = create_engine(url, echo=echo, pool_pre_ping=url.get_backend_name() != "sqlite")
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        raise StoreUnavailable(f"cannot use the database URL {display_url(url)}: {error}") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Python's sqlite3 module opens transactions behind our back (and not before DDL);
+        # switching that off lets the "begin" hook below say exactly how each one starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # Wait for another process's write instead of failing at once with "locked".
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        _enable_wal(cursor)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        # A write transaction takes the write lock up front. A deferred one that reads and
+        # then writes fails with SQLITE_BUSY (no waiting) if another writer came between.
+        immediate = conn.get_execution_options().get("travaux_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enable_wal(cursor: Any) -> None:
+    """WAL: readers never block the writer, and a crashed process loses nothing committed.
+
+    Switching a new database file to WAL needs the file to itself, and SQLite answers
+    "locked" at once, without the busy timeout, while another connection is switching it
+    too. The mode is then kept in the file, so only the opening of a new file retries.
+    """
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.02)

@@ -1,0 +1,377 @@
+"""The `travaux` command: import, inspect and serve negotiation texts.
+
+Exit codes: 0 done, 1 no text with that id, 2 bad input or usage (a file that cannot be
+read or imported, a database URL that cannot be used, a wrong option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from crdt_sync.store import DATA_DIR_ENV, Store, StoreError, UnknownText, display_url
+from drafting.importers.parsed import SourceError
+from drafting.importing import ImportResult, import_markdown
+from drafting.schema import NegotiationText
+from drafting.statistics import statistics
+from drafting.views import CleanRule, bracketed_text, clean_text
+
+EXIT_OK = 0
+EXIT_NOT_FOUND = 1
+EXIT_BAD_INPUT = 2
+
+PROG = "travaux"
+
+DESCRIPTION = """\
+Travaux keeps negotiation texts (draft treaties, joint statements, resolutions) with
+their square brackets, alternatives and options as structured data, so that many
+delegations can draft the same text at once.
+
+Start with `travaux import FILE` on a bracketed text in UNFCCC-style Markdown, then look at
+it with `travaux stats ID` and `travaux show ID --bracketed`. `travaux serve` starts the web
+server. `travaux COMMAND --help` explains each command."""
+
+EPILOG = f"""\
+texts are stored in a SQLite file in ${DATA_DIR_ENV} (default ~/.local/share/travaux);
+--db URL uses another database, e.g. postgresql+psycopg://user@localhost:5432/travaux.
+
+exit codes: 0 done, 1 no text with that id, 2 bad input or usage."""
+
+
+class CommandError(Exception):
+    """A failure to report in one line, with the exit code it means."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Reporter:
+    """Progress and warnings go to stderr, so that stdout stays the command's result."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def progress(self, message: str, *, end: str = "\n") -> None:
+        if not self.quiet:
+            print(message, end=end, file=sys.stderr, flush=True)
+
+    def warning(self, where: str, message: str) -> None:
+        print(f"{where}: warning: {message}", file=sys.stderr)
+
+    def note(self, message: str) -> None:
+        print(f"{PROG}: note: {message}", file=sys.stderr)
+
+
+# -- reading texts ------------------------------------------------------------------------
+def read_source(path: Path) -> str:
+    """The file's text, or a CommandError saying why it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path}: is a directory, not a text file") from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark from Windows editors is fine
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise CommandError(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at line {line}, "
+            f"column {column}); save it as UTF-8 and try again"
+        ) from None
+
+
+def import_file(path: Path, reporter: Reporter) -> ImportResult:
+    source = read_source(path)
+    reporter.progress(f"importing {path} … ", end="")
+    started = time.perf_counter()
+    try:
+        result = import_markdown(source)
+    except SourceError as error:
+        reporter.progress("failed")
+        raise CommandError(f"{path}: {error}") from None
+    elapsed = time.perf_counter() - started
+    counts = statistics(result.text)
+    reporter.progress(
+        f"done in {elapsed:.2f} s, {counts.get('clauses', 0)} clauses, "
+        f"{counts.get('brackets', 0)} brackets"
+    )
+    for warning in result.warnings:
+        reporter.warning(f"{path}:{warning.line}:{warning.column}", warning.message)
+    return result
+
+
+def open_store(url: str | None) -> Store:
+    try:
+        return Store(url)
+    except StoreError as error:
+        raise CommandError(str(error)) from None
+
+
+def load_text(file_or_id: str, db: str | None, reporter: Reporter) -> NegotiationText:
+    """An existing path is imported in memory (nothing stored); anything else is an id."""
+    path = Path(file_or_id)
+    if path.exists():
+        return import_file(path, reporter).text
+    with open_store(db) as store:
+        try:
+            update = store.load(file_or_id)
+        except UnknownText as error:
+            raise CommandError(
+                f"{error} ({display_url(store.url)}), and there is no file of that name; "
+                f"`{PROG} list` shows the stored texts",
+                EXIT_NOT_FOUND,
+            ) from None
+    return NegotiationText.from_update(update)
+
+
+# -- commands ---------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace, reporter: Reporter) -> int:
+    result = import_file(Path(args.file), reporter)
+    with open_store(args.db) as store:
+        text_id = store.create_text(
+            result.text.to_update(),
+            title=result.text.title,
+            kind=result.text.kind,
+            origin="import",
+        )
+    print(text_id)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, reporter: Reporter) -> int:
+    with open_store(args.db) as store:
+        texts = store.list_texts()
+    if args.json:
+        rows = [
+            {"id": t.id, "title": t.title, "kind": t.kind, "created": t.created.isoformat()}
+            for t in texts
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not texts:
+        reporter.note(f"no texts stored yet; `{PROG} import FILE` adds one")
+    for t in texts:
+        print(f"{t.id}  {t.created:%Y-%m-%d %H:%M}  {t.kind:<16} {t.title}")
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, reporter: Reporter) -> int:
+    counts = statistics(load_text(args.text, args.db, reporter))
+    if args.json:
+        print(json.dumps(counts, indent=2, ensure_ascii=False))
+    else:
+        print(format_statistics(counts))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, reporter: Reporter) -> int:
+    text = load_text(args.text, args.db, reporter)
+    if args.bracketed:
+        sys.stdout.write(bracketed_text(text, show_parties=args.parties))
+        return EXIT_OK
+    clean = clean_text(text, args.rule)
+    sys.stdout.write(clean.text)
+    sys.stdout.flush()
+    if clean.open_brackets:
+        count = len(clean.open_brackets)
+        what = "bracket or option block is" if count == 1 else "brackets and option blocks are"
+        kept = "kept" if args.rule == CleanRule.KEEP else "dropped"
+        reporter.note(
+            f"{count} {what} still open: their words were {kept} (--rule {args.rule}) and the "
+            "first alternative and option were taken; --bracketed shows them"
+        )
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
+    # Imported here: the other commands should not pay for loading the web stack.
+    import uvicorn
+
+    from web.app import DEMO_TEXT, create_app, import_demo
+
+    store = open_store(args.db)
+    if args.demo and store.count_texts() == 0:
+        reporter.progress(
+            f"the database is empty: importing the demo text ({DEMO_TEXT.name}) … ", end=""
+        )
+        text_id = import_demo(store)
+        reporter.progress(f"done, id {text_id}")
+    url = f"http://{args.host}:{args.port}/"
+    reporter.progress(f"Travaux on {url} (texts in {display_url(store.url)}); Ctrl+C stops it")
+    try:
+        uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="info")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+# -- output -------------------------------------------------------------------------------
+def format_statistics(counts: dict[str, Any]) -> str:
+    """An aligned two-column table; nested counts (per status, per Party) indented."""
+    header = counts.get("title") or "(untitled)"
+    if counts.get("kind"):
+        header += f" ({counts['kind']})"
+    rows = list(_rows({k: v for k, v in counts.items() if k not in ("title", "kind")}, 0))
+    width = max((len(label) for label, _ in rows), default=0)
+    lines = [header, ""]
+    for label, value in rows:
+        lines.append(label if value is None else f"{label.ljust(width)}  {value:>8}")
+    return "\n".join(lines)
+
+
+def _rows(counts: dict[str, Any], depth: int) -> Iterator[tuple[str, str | None]]:
+    indent = "  " * depth
+    for key, value in counts.items():
+        label = indent + str(key).replace("_", " ")
+        if isinstance(value, dict):
+            yield label, None
+            if value:
+                yield from _rows(value, depth + 1)
+            else:
+                yield indent + "  (none)", None
+        elif isinstance(value, list | tuple):
+            yield label, ", ".join(map(str, value)) or "-"
+        else:
+            yield label, str(value)
+
+
+# -- arguments ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help="database to use (SQLAlchemy URL); default: the SQLite file travaux.sqlite3 in "
+        f"${DATA_DIR_ENV} or ~/.local/share/travaux",
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages (warnings still shown)"
+    )
+    file_or_id = {
+        "metavar": "FILE_OR_ID",
+        "help": "a Markdown file (read directly, not stored) or the id of a stored text",
+    }
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub = commands.add_parser(
+        "import",
+        parents=[common],
+        help="store a bracketed text from a Markdown file and print its id",
+        description="Read a negotiation text in UNFCCC-style Markdown (preamble, articles, "
+        "numbered paragraphs, [brackets], [alternatives][side by side], Option 1:/Option 2: "
+        "blocks, {placeholders}), store it and print its new id. Unbalanced brackets are "
+        "reported as FILE:LINE:COLUMN warnings and the text is still imported.",
+    )
+    sub.add_argument("file", metavar="FILE", help="the text to import (UTF-8)")
+    sub.set_defaults(run=cmd_import)
+
+    sub = commands.add_parser(
+        "list",
+        parents=[common],
+        help="list the stored texts",
+        description="List the stored texts: id, date stored, kind and title.",
+    )
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.set_defaults(run=cmd_list)
+
+    sub = commands.add_parser(
+        "stats",
+        parents=[common],
+        help="count clauses, brackets, alternatives, options … of a text",
+        description="How far a text is from agreement: clauses, articles, open brackets, "
+        "alternatives, options, placeholders, clauses per status and activity per Party.",
+    )
+    sub.add_argument("text", **file_or_id)
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.set_defaults(run=cmd_stats)
+
+    sub = commands.add_parser(
+        "show",
+        parents=[common],
+        help="print a text, with its brackets or clean",
+        description="Print a text as negotiators print it (--bracketed), or the clean text "
+        "that would result if every open bracket were settled by a simple rule (--clean).",
+    )
+    sub.add_argument("text", **file_or_id)
+    view = sub.add_mutually_exclusive_group(required=True)
+    view.add_argument("--bracketed", action="store_true", help="with every open bracket")
+    view.add_argument(
+        "--clean",
+        action="store_true",
+        help="without brackets; the number still open is reported on stderr",
+    )
+    sub.add_argument(
+        "--rule",
+        choices=[rule.value for rule in CleanRule],
+        default=CleanRule.KEEP.value,
+        help="with --clean: keep or drop the words of lone brackets (default: keep); "
+        "alternatives and options always take the first",
+    )
+    sub.add_argument(
+        "--parties", action="store_true", help="with --bracketed: name the Party of each bracket"
+    )
+    sub.set_defaults(run=cmd_show)
+
+    sub = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="start the web server",
+        description="Start the web server: a page listing the texts at / and the JSON API "
+        "at /api/texts (described at /api/openapi.json).",
+    )
+    sub.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    sub.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    sub.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="import a short demo text when the database is empty (default: on)",
+    )
+    sub.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    reporter = Reporter(quiet=args.quiet)
+    try:
+        return args.run(args, reporter)
+    except CommandError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> NoReturn:
+    # The reader went away (`travaux show … | head`): stop quietly, and keep Python from
+    # complaining while flushing stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

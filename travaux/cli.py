@@ -198,9 +198,11 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     # Imported here: the other commands should not pay for loading the web stack.
     import uvicorn
 
+    from crdt_sync.connection import Limits
     from web.app import DEMO_TEXT, create_app, import_demo
 
     store = open_store(args.db)
+    limits = Limits()
     if args.demo and store.count_texts() == 0:
         reporter.progress(
             f"the database is empty: importing the demo text ({DEMO_TEXT.name}) … ", end=""
@@ -210,7 +212,16 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     url = f"http://{args.host}:{args.port}/"
     reporter.progress(f"Travaux on {url} (texts in {display_url(store.url)}); Ctrl+C stops it")
     try:
-        uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(store, limits=limits),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            # Compression costs CPU on both sides at high fan-out for small CRDT updates.
+            ws_per_message_deflate=False,
+            ws_max_size=limits.max_message_bytes,
+            timeout_graceful_shutdown=10,
+        )
     finally:
         store.close()
     return EXIT_OK

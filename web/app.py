@@ -13,7 +13,9 @@ being imported does not stall the other requests.
 
 from __future__ import annotations
 
+import contextlib
 import html
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
+from crdt_sync.connection import Limits
+from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, TextInfo, UnknownText
 from drafting.importers.parsed import SourceError
 from drafting.importing import ImportResult, import_markdown
@@ -33,6 +37,7 @@ from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, clean_text
 from web.openapi import openapi_document
+from web.sync import routes as sync_routes
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the longest COP21 draft is 121 KB
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
@@ -58,8 +63,21 @@ def store_import(store: Store, result: ImportResult, *, origin: str) -> str:
     return store.create_text(text.to_update(), title=text.title, kind=text.kind, origin=origin)
 
 
-def create_app(store: Store, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Starlette:
+def create_app(
+    store: Store, *, max_upload_bytes: int = MAX_UPLOAD_BYTES, limits: Limits | None = None
+) -> Starlette:
     api = TextsApi(store, max_upload_bytes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The rooms live as long as the server: on shutdown every update received is
+        # written and every room snapshotted before the process exits.
+        app.state.rooms = Rooms(store, limits)
+        try:
+            yield
+        finally:
+            await app.state.rooms.close()
+
     app = Starlette(
         routes=[
             Route("/", api.index, methods=["GET"]),
@@ -67,7 +85,9 @@ def create_app(store: Store, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Sta
             Route("/api/texts", api.create_text, methods=["POST"]),
             Route("/api/texts/{text_id}", api.get_text, methods=["GET"]),
             Route("/api/openapi.json", api.openapi, methods=["GET"]),
+            *sync_routes,
         ],
+        lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,

@@ -1,0 +1,285 @@
+"""The sync server, run as `travaux serve` in its own process, with real clients.
+
+pycrdt clients (`crdt_sync.client.SyncClient`) and real Node Yjs clients (npm `yjs` +
+`y-websocket`, `tests/js/yclient.cjs`) co-edit one negotiation text through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pycrdt import Doc
+
+from crdt_sync.client import SyncClient
+from crdt_sync.store import Store
+from drafting.brackets import bracket_span
+from drafting.clauses import add_clause, insert_words, words_of
+from drafting.parties import register_party
+from drafting.schema import NegotiationText, bracket_attr
+from drafting.views import bracketed_words
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_CLIENT = REPO / "tests" / "js" / "yclient.cjs"
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    db_url: str
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db_url: str, tmp_path: Path) -> Server:
+    port = free_port()
+    log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 — lives with the process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "travaux.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            db_url,
+            "--no-demo",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TRAVAUX_DATA_DIR": str(tmp_path)},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/texts", timeout=1)
+            return Server(process, port, db_url)
+        except httpx.TransportError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError((tmp_path / f"server-{port}.log").read_text())
+
+
+def seed_text(db_url: str) -> tuple[str, dict[str, str]]:
+    """A stored text with one article and two paragraphs; returns its id and clause ids."""
+    text = NegotiationText(Doc(client_id=1))
+    text.set_meta("kind", "treaty")
+    text.set_meta("title", "Sync test")
+    register_party(text, "EU", "European Union")
+    article = add_clause(text, "article", "(purpose)", base=True)
+    first = add_clause(text, "paragraph", "Parties shall act.", parent=article, base=True)
+    second = add_clause(text, "paragraph", "Стороны 应当 تتخذ", parent=article, base=True)
+    with Store(db_url) as store:
+        text_id = store.create_text(
+            text.to_update(), title="Sync test", kind="treaty", origin="test"
+        )
+    return text_id, {"article": article, "first": first, "second": second}
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
+    running = start_server(db_url, tmp_path)
+    yield running
+    running.stop()
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_two_pycrdt_clients_co_edit_through_the_server(server: Server):
+    text_id, ids = seed_text(server.db_url)
+
+    async def scenario():
+        async with SyncClient(server.ws, text_id) as a, SyncClient(server.ws, text_id) as b:
+            text_a, text_b = NegotiationText(a.doc), NegotiationText(b.doc)
+            insert_words(text_a, ids["first"], 0, "All ")
+            insert_words(text_b, ids["second"], 0, "Все ")  # concurrent, on another clause
+            bracket_span(text_b, ids["first"], len("Parties "), len("Parties shall"))
+            expected_first = "All Parties [shall] act."
+            for client, text in ((a, text_a), (b, text_b)):
+                await client.wait_for(
+                    lambda t=text: (
+                        bracketed_words(t, ids["first"]) == expected_first
+                        and words_of(t, ids["second"]).startswith("Все ")
+                    )
+                )
+            return a.doc.get_update(), b.doc.get_update()
+
+    update_a, update_b = run(scenario())
+    assert NegotiationText.from_update(update_a).doc.get_state()
+    # Both replicas and the stored text are the same document.
+    with Store(server.db_url) as store:
+        stored = NegotiationText.from_update(store.load(text_id))
+    for update in (update_a, update_b):
+        replica = NegotiationText.from_update(update)
+        assert bracketed_words(replica, ids["first"]) == bracketed_words(stored, ids["first"])
+        assert words_of(replica, ids["second"]) == words_of(stored, ids["second"])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_ascii(
+    server: Server,
+):
+    if not (REPO / "node_modules" / "y-websocket").exists():
+        pytest.fail("npm packages missing: run `make install` (npm ci)")
+    text_id, ids = seed_text(server.db_url)
+    marker = {bracket_attr("bjs1"): True}
+    scripts = [
+        {
+            "edits": [
+                {"clause": ids["first"], "insert": "Toutes les ", "at": "start"},
+                {"clause": ids["second"], "insert": " 🌍 عاجل", "at": "end", "attrs": marker},
+            ],
+            "until": {"contains": [[ids["first"], "sans délai"], [ids["second"], "срочно"]]},
+        },
+        {
+            "edits": [
+                {"clause": ids["first"], "insert": " sans délai", "at": "end"},
+                {"clause": ids["second"], "insert": "срочно ", "at": "start"},
+            ],
+            "until": {"contains": [[ids["first"], "Toutes les"], [ids["second"], "عاجل"]]},
+        },
+    ]
+
+    async def scenario():
+        async with SyncClient(server.ws, text_id) as python:
+            nodes = [
+                await asyncio.create_subprocess_exec(
+                    "node",
+                    str(NODE_CLIENT),
+                    server.ws,
+                    text_id,
+                    json.dumps(script),
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    cwd=REPO,
+                )
+                for script in scripts
+            ]
+            text = NegotiationText(python.doc)
+            insert_words(text, ids["first"], len("Parties shall act"), ", 中文")
+            outputs = [await asyncio.wait_for(n.communicate(), 60) for n in nodes]
+            for node, (out, err) in zip(nodes, outputs, strict=True):
+                assert node.returncode == 0, err.decode()
+            await python.wait_for(
+                lambda: (
+                    "sans délai" in words_of(text, ids["first"])
+                    and "Toutes les" in words_of(text, ids["first"])
+                    and "срочно" in words_of(text, ids["second"])
+                    and "عاجل" in words_of(text, ids["second"])
+                )
+            )
+            return [json.loads(out) for out, _ in outputs], python.doc
+
+    results, doc = run(scenario())
+    text = NegotiationText(doc)
+    assert words_of(text, ids["first"]) == "Toutes les Parties shall act, 中文. sans délai"
+    assert words_of(text, ids["second"]) == "срочно Стороны 应当 تتخذ 🌍 عاجل"
+    # The formatting a JS client set is the same bracket attribute in Python.
+    formatted = [
+        chunk
+        for chunk, attrs in text.clause(ids["second"]).words.diff()
+        if attrs and attrs.get(bracket_attr("bjs1"))
+    ]
+    assert formatted == [" 🌍 عاجل"]
+    # Each Node client waited for the other's edits: both hold the same second clause,
+    # character for character (UTF-16 in JS, UTF-8 in pycrdt), formatting included.
+    for result in results:
+        clause = result["clauses"][ids["second"]]
+        assert clause["words"] == words_of(text, ids["second"])
+        assert {"insert": " 🌍 عاجل", "attributes": {bracket_attr("bjs1"): True}} in clause["delta"]
+
+
+def test_many_clients_opening_a_text_at_the_same_instant_all_join_one_room(server: Server):
+    text_id, ids = seed_text(server.db_url)
+
+    async def scenario():
+        clients = [SyncClient(server.ws, text_id) for _ in range(25)]
+        await asyncio.gather(*(c.connect() for c in clients))
+        insert_words(NegotiationText(clients[0].doc), ids["first"], 0, "Indeed, ")
+        await asyncio.gather(
+            *(
+                c.wait_for(
+                    lambda c=c: words_of(NegotiationText(c.doc), ids["first"]).startswith(
+                        "Indeed, "
+                    )
+                )
+                for c in clients
+            )
+        )
+        await asyncio.gather(*(c.close() for c in clients))
+
+    run(scenario())
+
+
+def test_a_malformed_frame_closes_that_connection_only(server: Server):
+    text_id, ids = seed_text(server.db_url)
+    with Store(server.db_url) as store:
+        before = bracketed_words(NegotiationText.from_update(store.load(text_id)), ids["first"])
+
+    async def scenario():
+        async with SyncClient(server.ws, text_id) as good, SyncClient(server.ws, text_id) as bad:
+            await bad.send_raw(b"\x00\x02\x50garbage")  # announces 80 bytes, sends 7
+            await bad.wait_closed()
+            assert bad.close_code == 1002
+            assert "malformed frame" in bad.close_reason
+            await bad.close()
+            async with SyncClient(server.ws, text_id) as bad_update:
+                await bad_update.send_raw(b"\x00\x02\x03\xff\xff\xff")  # not a CRDT update
+                await bad_update.wait_closed()
+                assert bad_update.close_code == 1002
+            insert_words(NegotiationText(good.doc), ids["first"], 0, "Still ")
+            async with SyncClient(server.ws, text_id) as late:
+                await late.wait_for(
+                    lambda: words_of(NegotiationText(late.doc), ids["first"]).startswith("Still")
+                )
+
+    run(scenario())
+    with Store(server.db_url) as store:
+        after = bracketed_words(NegotiationText.from_update(store.load(text_id)), ids["first"])
+    assert after == "Still " + before
+
+
+def test_an_unknown_text_is_refused_with_its_own_close_code(server: Server):
+    async def scenario():
+        client = SyncClient(server.ws, "no-such-text")
+        await client.connect(wait_synced=False)
+        await client.wait_closed()
+        return client.close_code, client.close_reason
+
+    code, reason = run(scenario())
+    assert code == 4404 and "no-such-text" in reason

@@ -193,7 +193,7 @@ def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_a
             text = NegotiationText(python.doc)
             insert_words(text, ids["first"], len("Parties shall act"), ", 中文")
             outputs = [await asyncio.wait_for(n.communicate(), 60) for n in nodes]
-            for node, (out, err) in zip(nodes, outputs, strict=True):
+            for node, (_out, err) in zip(nodes, outputs, strict=True):
                 assert node.returncode == 0, err.decode()
             await python.wait_for(
                 lambda: (

@@ -283,3 +283,86 @@ def test_an_unknown_text_is_refused_with_its_own_close_code(server: Server):
 
     code, reason = run(scenario())
     assert code == 4404 and "no-such-text" in reason
+
+
+def received_updates(client: SyncClient) -> list[bytes]:
+    """Every document update the server sent this client (sync step 2 and updates)."""
+    from crdt_sync import protocol
+
+    frames = (protocol.decode(data) for data in client.received)
+    return [f.payload for f in frames if f.sync in (protocol.SyncType.STEP2,
+                                                      protocol.SyncType.UPDATE)]
+
+
+def holds(state: bytes, update: bytes) -> bool:
+    """Does the document `state` already contain everything in `update`?"""
+    doc = Doc()
+    doc.apply_update(state)
+    before = doc.get_state()
+    doc.apply_update(update)
+    return doc.get_state() == before  # these edits insert only: new items move the state
+
+
+def test_nothing_a_client_has_seen_is_lost_when_the_server_is_killed(db_url, tmp_path):
+    """SIGKILL in the middle of a stream of edits from three clients: every update any
+    client received is in the reloaded document, and the clients, reconnecting, re-send
+    what the server lacks and converge."""
+    first = start_server(db_url, tmp_path)
+    text_id, ids = seed_text(db_url)
+
+    async def scenario():
+        clients = [SyncClient(first.ws, text_id) for _ in range(3)]
+        await asyncio.gather(*(c.connect() for c in clients))
+        stop = asyncio.Event()
+
+        async def type_words(i: int, client: SyncClient) -> int:
+            text, n = NegotiationText(client.doc), 0
+            while not stop.is_set():
+                insert_words(text, ids["first"], len(words_of(text, ids["first"])), f" {i}.{n}")
+                n += 1
+                await asyncio.sleep(0.003)
+            return n
+
+        typists = [asyncio.create_task(type_words(i, c)) for i, c in enumerate(clients)]
+        await asyncio.sleep(1.5)
+        first.kill()
+        await asyncio.sleep(0.2)
+        stop.set()
+        typed = await asyncio.gather(*typists)
+        seen = [u for c in clients for u in received_updates(c)]
+        for client in clients:
+            await client.close()
+        return clients, typed, seen
+
+    clients, typed, seen = run(scenario())
+    assert sum(typed) > 100 and len(seen) > 10
+    with Store(db_url) as store:
+        reloaded = store.load(text_id)
+    missing = [u for u in seen if not holds(reloaded, u)]
+    assert missing == []
+
+    second = start_server(db_url, tmp_path)
+    try:
+
+        async def reconnect():
+            again = [SyncClient(second.ws, text_id, doc=c.doc) for c in clients]
+            await asyncio.gather(*(c.connect() for c in again))
+            expected = {f" {i}.{n}" for i, count in enumerate(typed) for n in range(count)}
+
+            def complete(client: SyncClient) -> bool:
+                words = words_of(NegotiationText(client.doc), ids["first"])
+                return all(piece in words for piece in expected)
+
+            await asyncio.gather(*(c.wait_for(lambda c=c: complete(c), 30) for c in again))
+            finals = {words_of(NegotiationText(c.doc), ids["first"]) for c in again}
+            for c in again:
+                await c.close()
+            return finals
+
+        finals = run(reconnect())
+        assert len(finals) == 1
+        with Store(db_url) as store:
+            stored = words_of(NegotiationText.from_update(store.load(text_id)), ids["first"])
+        assert {stored} == finals
+    finally:
+        second.stop()

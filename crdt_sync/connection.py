@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from enum import IntEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class CloseCode(IntEnum):
@@ -39,6 +40,22 @@ class Limits:
     keepalive_seconds: float = 10.0
     idle_unload_seconds: float = 30.0
     snapshot_every_updates: int = 2000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Limits:
+        """Limits with overrides from TRAVAUX_LIMIT_<FIELD> variables (operators, tests)."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            raw = environ.get(f"TRAVAUX_LIMIT_{item.name.upper()}")
+            if raw is not None:
+                kind = int if item.type in ("int", int) else float
+                try:
+                    values[item.name] = kind(raw)
+                except ValueError:
+                    raise ValueError(
+                        f"TRAVAUX_LIMIT_{item.name.upper()}={raw!r} is not a number"
+                    ) from None
+        return cls(**values)
 
 
 class Peer(Protocol):

@@ -202,7 +202,7 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     from web.app import DEMO_TEXT, create_app, import_demo
 
     store = open_store(args.db)
-    limits = Limits()
+    limits = Limits.from_env(os.environ)
     if args.demo and store.count_texts() == 0:
         reporter.progress(
             f"the database is empty: importing the demo text ({DEMO_TEXT.name}) … ", end=""
@@ -219,7 +219,8 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
             log_level="info",
             # Compression costs CPU on both sides at high fan-out for small CRDT updates.
             ws_per_message_deflate=False,
-            ws_max_size=limits.max_message_bytes,
+            # A hard cap for the transport; the room refuses above the limit with its reason.
+            ws_max_size=2 * limits.max_message_bytes,
             timeout_graceful_shutdown=10,
         )
     finally:

@@ -7,6 +7,7 @@ pycrdt clients (`crdt_sync.client.SyncClient`) and real Node Yjs clients (npm `y
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -61,7 +62,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, tmp_path: Path) -> Server:
+def start_server(db_url: str, tmp_path: Path, **limits: float) -> Server:
     port = free_port()
     log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 — lives with the process
     process = subprocess.Popen(
@@ -78,7 +79,11 @@ def start_server(db_url: str, tmp_path: Path) -> Server:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "TRAVAUX_DATA_DIR": str(tmp_path)},
+        env={
+            **os.environ,
+            "TRAVAUX_DATA_DIR": str(tmp_path),
+            **{f"TRAVAUX_LIMIT_{name.upper()}": str(value) for name, value in limits.items()},
+        },
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -290,8 +295,9 @@ def received_updates(client: SyncClient) -> list[bytes]:
     from crdt_sync import protocol
 
     frames = (protocol.decode(data) for data in client.received)
-    return [f.payload for f in frames if f.sync in (protocol.SyncType.STEP2,
-                                                      protocol.SyncType.UPDATE)]
+    return [
+        f.payload for f in frames if f.sync in (protocol.SyncType.STEP2, protocol.SyncType.UPDATE)
+    ]
 
 
 def holds(state: bytes, update: bytes) -> bool:
@@ -366,3 +372,85 @@ def test_nothing_a_client_has_seen_is_lost_when_the_server_is_killed(db_url, tmp
         assert {stored} == finals
     finally:
         second.stop()
+
+
+def test_a_stalled_client_is_cut_loose_and_never_slows_the_room(tmp_path):
+    """A client that stops reading fills its socket, then its bounded queue; it is closed
+    with 1013 (it may reconnect and resync) while a reading client gets every update."""
+    db_url = f"sqlite:///{tmp_path / 'slow.sqlite3'}"
+    server = start_server(db_url, tmp_path, max_queued_frames=8)
+    text_id, ids = seed_text(db_url)
+    try:
+
+        async def scenario():
+            import websockets
+
+            from crdt_sync import protocol
+
+            stalled = await websockets.connect(
+                f"{server.ws}/{text_id}", max_queue=1, compression=None
+            )
+            await stalled.send(protocol.sync_step1(b"\x00"))
+            async with (
+                SyncClient(server.ws, text_id) as writer,
+                SyncClient(server.ws, text_id) as reader,
+            ):
+                text = NegotiationText(writer.doc)
+                chunk = "x" * 200_000
+                for i in range(60):
+                    insert_words(text, ids["second"], 0, f"{i}{chunk}")
+                    await asyncio.sleep(0.01)
+                await reader.wait_for(
+                    lambda: words_of(NegotiationText(reader.doc), ids["second"]).startswith("59x"),
+                    60,
+                )
+
+            # The stalled client: read what it was sent until the server's close frame.
+            async def drain() -> None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    async for _ in stalled:
+                        pass
+
+            await asyncio.wait_for(drain(), 30)
+            return stalled.close_code, stalled.close_reason
+
+        code, reason = run(scenario())
+        assert code == 1013 and "too slow" in reason
+    finally:
+        server.stop()
+
+
+def test_limits_close_with_a_code_and_a_reason(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
+    server = start_server(
+        db_url, tmp_path, max_message_bytes=50_000, messages_per_second=20, message_burst=30
+    )
+    text_id, ids = seed_text(db_url)
+    try:
+
+        async def scenario():
+            async with SyncClient(server.ws, text_id) as big:
+                insert_words(NegotiationText(big.doc), ids["first"], 0, "y" * 60_000)
+                await big.wait_closed()
+                too_big = (big.close_code, big.close_reason)
+            async with SyncClient(server.ws, text_id) as chatty:
+                for _ in range(200):
+                    await chatty.send_raw(protocol_query())
+                await chatty.wait_closed()
+                too_fast = (chatty.close_code, chatty.close_reason)
+            return too_big, too_fast
+
+        too_big, too_fast = run(scenario())
+        assert too_big[0] == 1009 and "over the limit of 50000" in too_big[1]
+        assert too_fast[0] == 1008 and "messages per second" in too_fast[1]
+        with Store(db_url) as store:
+            stored = NegotiationText.from_update(store.load(text_id))
+        assert words_of(stored, ids["first"]) == "Parties shall act."  # refused, not stored
+    finally:
+        server.stop()
+
+
+def protocol_query() -> bytes:
+    from crdt_sync.protocol import MessageType
+
+    return bytes([MessageType.QUERY_AWARENESS])

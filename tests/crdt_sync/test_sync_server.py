@@ -454,3 +454,105 @@ def protocol_query() -> bytes:
     from crdt_sync.protocol import MessageType
 
     return bytes([MessageType.QUERY_AWARENESS])
+
+
+def awareness_frame(client: int, clock: int, state: dict | None) -> bytes:
+    from crdt_sync import protocol
+    from crdt_sync.awareness import _encode
+
+    return protocol.awareness(_encode([(client, clock, json.dumps(state).encode())]))
+
+
+def awareness_entries(client: SyncClient) -> list[tuple[int, int]]:
+    from crdt_sync import protocol
+    from crdt_sync.awareness import _decode
+
+    entries = []
+    for data in client.received:
+        frame = protocol.decode(data)
+        if frame.type == protocol.MessageType.AWARENESS:
+            entries.extend((c, clock) for c, clock, _ in _decode(frame.payload))
+    return entries
+
+
+def test_awareness_echoes_stop_at_the_server(server: Server):
+    """y-websocket clients re-send every awareness update they receive. Each client here
+    does the same; still, every client learns each state once, and the echoes die out."""
+    text_id, _ = seed_text(server.db_url)
+    count = 20
+
+    async def scenario():
+        clients = [SyncClient(server.ws, text_id) for _ in range(count)]
+        await asyncio.gather(*(c.connect() for c in clients))
+        echoed: set[tuple[int, int]] = set()
+        for i, client in enumerate(clients):
+            await client.send_raw(awareness_frame(1000 + i, 1, {"user": f"delegate {i}"}))
+        for _ in range(3):  # three rounds of echoing everything received, as y-websocket does
+            await asyncio.sleep(0.3)
+            for client in clients:
+                for entry in awareness_entries(client):
+                    if (id(client), *entry) not in echoed:
+                        echoed.add((id(client), *entry))
+                        await client.send_raw(awareness_frame(entry[0], entry[1], {"echo": 1}))
+        await asyncio.sleep(0.5)
+        received = [awareness_entries(c) for c in clients]
+        await asyncio.gather(*(c.close() for c in clients))
+        return received
+
+    received = run(scenario())
+    for entries in received:
+        states = {client for client, _ in entries}
+        assert states == {1000 + i for i in range(count)}  # everyone, oneself included
+        # each state arrives once, however many times it was echoed back
+        assert len(entries) == len(set(entries))
+        assert len(entries) <= count
+
+
+def test_a_quiet_client_is_kept_alive(tmp_path):
+    """y-websocket reconnects after 30 s without a message: the server speaks first."""
+    db_url = f"sqlite:///{tmp_path / 'alive.sqlite3'}"
+    server = start_server(db_url, tmp_path, keepalive_seconds=0.4)
+    text_id, _ = seed_text(db_url)
+    try:
+
+        async def scenario():
+            async with SyncClient(server.ws, text_id) as quiet:
+                before = len(quiet.received)
+                await asyncio.sleep(1.5)
+                return len(quiet.received) - before, quiet.close_code
+
+        keepalives, closed = run(scenario())
+        assert keepalives >= 2 and closed is None
+    finally:
+        server.stop()
+
+
+def test_an_idle_room_is_snapshotted_then_unloaded(tmp_path):
+    from sqlalchemy import func, select
+
+    from crdt_sync.models import SnapshotRow
+
+    db_url = f"sqlite:///{tmp_path / 'idle.sqlite3'}"
+    server = start_server(db_url, tmp_path, idle_unload_seconds=0.3)
+    text_id, ids = seed_text(db_url)
+    try:
+
+        async def edit():
+            async with SyncClient(server.ws, text_id) as client:
+                insert_words(NegotiationText(client.doc), ids["first"], 0, "Finally, ")
+                async with SyncClient(server.ws, text_id) as witness:
+                    await witness.wait_for(
+                        lambda: words_of(NegotiationText(witness.doc), ids["first"]).startswith(
+                            "Finally"
+                        )
+                    )
+
+        run(edit())
+        time.sleep(1.5)
+        with Store(db_url) as store, store.engine.connect() as conn:
+            snapshots = conn.scalar(select(func.count()).select_from(SnapshotRow))
+            stored = words_of(NegotiationText.from_update(store.load(text_id)), ids["first"])
+        assert snapshots == 1
+        assert stored == "Finally, Parties shall act."
+    finally:
+        server.stop()

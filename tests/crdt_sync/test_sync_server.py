@@ -175,6 +175,13 @@ def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_a
             "edits": [
                 {"clause": ids["first"], "insert": " sans délai", "at": "end"},
                 {"clause": ids["second"], "insert": "срочно ", "at": "start"},
+                {
+                    "new_clause": "c-from-js",
+                    "words": "Nouveau paragraphe 新",
+                    "kind": "paragraph",
+                    "parent": ids["article"],
+                    "order": "z",
+                },
             ],
             "until": {"contains": [[ids["first"], "Toutes les"], [ids["second"], "عاجل"]]},
         },
@@ -202,7 +209,8 @@ def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_a
                 assert node.returncode == 0, err.decode()
             await python.wait_for(
                 lambda: (
-                    "sans délai" in words_of(text, ids["first"])
+                    text.has_clause("c-from-js")
+                    and "sans délai" in words_of(text, ids["first"])
                     and "Toutes les" in words_of(text, ids["first"])
                     and "срочно" in words_of(text, ids["second"])
                     and "عاجل" in words_of(text, ids["second"])
@@ -214,6 +222,12 @@ def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_a
     text = NegotiationText(doc)
     assert words_of(text, ids["first"]) == "Toutes les Parties shall act, 中文. sans délai"
     assert words_of(text, ids["second"]) == "срочно Стороны 应当 تتخذ 🌍 عاجل"
+    # A clause a JS client created (a nested Y.Map holding a Y.Text) is a clause here.
+    from drafting.outline import Outline
+
+    children = [c.id for c in Outline(text).children(ids["article"])]
+    assert children == [ids["first"], ids["second"], "c-from-js"]
+    assert words_of(text, "c-from-js") == "Nouveau paragraphe 新"
     # The formatting a JS client set is the same bracket attribute in Python.
     formatted = [
         chunk

@@ -122,7 +122,9 @@ def bracket_span(
         existing = spans(text, clause_id)
         parent = _enclosing(existing, start, end, clause_id)
         bracket_id = new_id("b")
-        _create(text, bracket_id, kind, clause_id, parent=parent, party=party, proposal=proposal)
+        create_record(
+            text, bracket_id, kind, clause_id, parent=parent, party=party, proposal=proposal
+        )
         record.words.format(
             to_utf8(words, start), to_utf8(words, end), {bracket_attr(bracket_id): True}
         )
@@ -188,7 +190,7 @@ def add_alternative(
         attrs = {bracket_attr(s.id): True for s in enclosing} | {bracket_attr(new_id_): True}
         ytext.insert(to_utf8(words_now, last.end), words, attrs)
         target.group = target.group  # a lone bracket becomes the first of a group
-        _create(
+        create_record(
             text,
             new_id_,
             BracketKind.BRACKET,
@@ -212,7 +214,9 @@ def bracket_clause(
         if record.bracket and text.bracket(record.bracket).state == BracketState.OPEN:
             raise BracketError(f"clause {clause_id!r} is already in brackets ({record.bracket})")
         bracket_id = new_id("b")
-        _create(text, bracket_id, BracketKind.CLAUSE, clause_id, party=party, proposal=proposal)
+        create_record(
+            text, bracket_id, BracketKind.CLAUSE, clause_id, party=party, proposal=proposal
+        )
         record.bracket = bracket_id
         _mark_bracketed(text, clause_id)
     return bracket_id
@@ -277,7 +281,7 @@ def _settle(text: NegotiationText, *, kept: Iterable[str], dropped: Iterable[str
                     proposal.map["updated"] = stamp
 
 
-def _create(
+def create_record(
     text: NegotiationText,
     bracket_id: str,
     kind: BracketKind,
@@ -288,6 +292,7 @@ def _create(
     proposal: str = "",
     group: str = "",
 ) -> None:
+    """The record of a new open bracket (its words get the `br:<id>` attribute apart)."""
     text.create_bracket(
         bracket_id,
         {

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from drafting.brackets import create_record
 from drafting.importers.parsed import (
     Bracket,
     ImportWarning,
@@ -37,7 +38,7 @@ from drafting.schema import (
     note_markers,
     now,
 )
-from drafting.vocabulary import BracketKind, BracketState, ClauseKind, ClauseStatus
+from drafting.vocabulary import BracketKind, ClauseKind, ClauseStatus
 
 # "2bis", "3 ter", "8 bis": numbers given to clauses inserted during negotiation.
 INSERTED_NUMBER = re.compile(
@@ -114,7 +115,7 @@ class _Builder:
             has_brackets = _write_inline(self.text, record.words, inline, clause_id, self.warnings)
             if parsed.bracketed:
                 bracket_id = new_id("b")
-                _create_bracket(self.text, bracket_id, BracketKind.CLAUSE, clause_id, "", "")
+                create_record(self.text, bracket_id, BracketKind.CLAUSE, clause_id)
                 record.bracket = bracket_id
                 has_brackets = True
             if has_brackets:
@@ -172,8 +173,13 @@ class _InlineWriter:
         kind = BracketKind.PLACEHOLDER if isinstance(node, Placeholder) else BracketKind.BRACKET
         bracket_id = new_id("b")
         adjacent = kind == BracketKind.BRACKET and group
-        _create_bracket(
-            self.text, bracket_id, kind, self.clause_id, parent, group if adjacent else ""
+        create_record(
+            self.text,
+            bracket_id,
+            kind,
+            self.clause_id,
+            parent=parent,
+            group=group if adjacent else "",
         )
         if adjacent and self.text.bracket(group).group != group:
             self.text.bracket(group).group = group
@@ -231,28 +237,4 @@ def _has_words(inline: list[Inline]) -> bool:
         (isinstance(node, Run) and node.text)
         or (isinstance(node, Bracket | Placeholder) and _has_words(node.content))
         for node in inline
-    )
-
-
-def _create_bracket(
-    text: NegotiationText,
-    bracket_id: str,
-    kind: BracketKind,
-    clause_id: str,
-    parent: str,
-    group: str,
-) -> None:
-    text.create_bracket(
-        bracket_id,
-        {
-            "kind": str(kind),
-            "clause": clause_id,
-            "group": group,
-            "parent": parent,
-            "party": "",
-            "proposal": "",
-            "state": str(BracketState.OPEN),
-            "created": now(),
-            "lifted": "",
-        },
     )

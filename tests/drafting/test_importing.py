@@ -16,15 +16,7 @@ from drafting.outline import Outline
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, bracketed_words
 from drafting.vocabulary import ClauseKind, ClauseStatus, TextKind
-
-COP21_FILES = (
-    "draft-agreement-23-oct-2015.md",
-    "draft-agreement-4-dec-2015.md",
-    "draft-agreement-9-dec-2015.md",
-    "draft-agreement-12-dec-2015.md",
-    "paris-agreement-adopted.md",
-    "draft-decision-4-dec-2015.md",
-)
+from tests.cop21 import COP21_FILES
 
 
 def render(inline) -> str:

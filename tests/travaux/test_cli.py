@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cop21 import COP21 as CORPUS
 from web.app import DEMO_TEXT
-
-# The shared corpus lies beside the repository (../shared), in CI as here.
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "cop21"
 
 
 def travaux(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,8 @@ once the Markdown markup the parser is meant to drop has been dropped from both.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -34,22 +32,10 @@ from drafting.importers.unfccc_markdown import (
     parse_markdown,
 )
 from drafting.vocabulary import ClauseKind, TextKind
+from tests.cop21 import COP21 as CORPUS
+from tests.cop21 import COP21_FILES
 
-# The corpus lives in the project's shared/ folder, beside the repository (as in CI).
-CORPUS = Path(
-    os.environ.get(
-        "TRAVAUX_COP21_CORPUS",
-        Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "cop21",
-    )
-)
-CORPUS_FILES = [
-    "draft-agreement-23-oct-2015.md",
-    "draft-agreement-4-dec-2015.md",
-    "draft-agreement-9-dec-2015.md",
-    "draft-agreement-12-dec-2015.md",
-    "paris-agreement-adopted.md",
-    "draft-decision-4-dec-2015.md",
-]
+CORPUS_FILES = list(COP21_FILES)
 BRACKET_MESSAGES = {MESSAGE_STRAY_BRACKET, MESSAGE_OPEN_BRACKET}
 BRACE_MESSAGES = {MESSAGE_STRAY_BRACE, MESSAGE_OPEN_BRACE}
 

@@ -85,13 +85,22 @@ def move_clause(
 ) -> None:
     """Move a clause (and everything under it); its id, and so its history, stay."""
     with text.transaction():
-        outline = Outline(text)
+        order = check_move(text, clause_id, parent=parent, after=after)
         record = text.clause(clause_id)
-        if parent == clause_id or any(a.id == clause_id for a in _chain(outline, parent)):
-            raise ClauseError(f"cannot move clause {clause_id!r} under itself")
-        siblings_after = after if after != clause_id else None
-        record.order = _order_for(outline, parent, siblings_after, moving=clause_id)
+        record.order = order
         record.parent = parent
+
+
+def check_move(
+    text: NegotiationText, clause_id: str, *, parent: str = ROOT, after: str | None = None
+) -> str:
+    """Refuse a move that cannot be made; return the clause's order key at its new place."""
+    outline = Outline(text)
+    text.clause(clause_id)
+    if parent == clause_id or any(a.id == clause_id for a in _chain(outline, parent)):
+        raise ClauseError(f"cannot move clause {clause_id!r} under itself")
+    siblings_after = after if after != clause_id else None
+    return _order_for(outline, parent, siblings_after, moving=clause_id)
 
 
 def delete_clause(text: NegotiationText, clause_id: str) -> None:

@@ -11,7 +11,7 @@ record stays either way: the history must show what was tabled.
 from __future__ import annotations
 
 from drafting import brackets as br
-from drafting.clauses import add_clause, move_clause
+from drafting.clauses import add_clause, check_move, move_clause
 from drafting.offsets import check_span, to_utf8
 from drafting.outline import ROOT
 from drafting.parties import require_party
@@ -105,9 +105,7 @@ def propose_move(
 ) -> str:
     """Propose moving a clause; the text changes only if the proposal is accepted."""
     with text.transaction():
-        text.clause(clause)
-        if parent != ROOT:
-            text.clause(parent)
+        check_move(text, clause, parent=parent, after=after)  # a move that could never be made
         proposal_id = _new(text, party)
         _record(text, proposal_id, ProposalKind.MOVE, party, clause, {})
         text.proposal(proposal_id).map["target"] = {"parent": parent, "after": after}
@@ -146,14 +144,17 @@ def accept(text: NegotiationText, proposal_id: str) -> None:
     """The room agrees: the proposal's words stand, unbracketed, or its move is made."""
     with text.transaction():
         proposal = _tabled(text, proposal_id)
-        _close(proposal, ProposalStatus.ACCEPTED)
+        # The text changes first, the status after: a refusal must leave both as they were
+        # (a transaction cannot roll back).
         if proposal.kind == ProposalKind.MOVE:
             target = proposal.target
             move_clause(text, proposal.clause, parent=target["parent"], after=target["after"])
+            _close(proposal, ProposalStatus.ACCEPTED)
             return
         roles = _roles(proposal)
         added = [b for b, role in roles.items() if role == ADDED]
         around = [b for b, role in roles.items() if role == AROUND]
+        _require_words_still_there(text, proposal, added)
         for bracket in added:
             if _is_open(text, bracket):
                 br.lift_bracket(text, bracket, keep=bracket)
@@ -162,6 +163,21 @@ def accept(text: NegotiationText, proposal_id: str) -> None:
                 # A deletion accepted: the words go. (A replacement's old words went
                 # already, as the losing alternative of the lift above.)
                 br.lift_bracket(text, bracket, keep=None)
+        _close(proposal, ProposalStatus.ACCEPTED)
+
+
+def _require_words_still_there(
+    text: NegotiationText, proposal: ProposalRecord, added: list[str]
+) -> None:
+    for bracket in added:
+        record = text.bracket(bracket)
+        if not _is_open(text, bracket) or record.kind == "clause":
+            continue
+        if all(s.id != bracket for s in br.spans(text, record.clause)):
+            raise ProposalError(
+                f"proposal {proposal.id!r} cannot be accepted: the words it proposed "
+                "were deleted from the text"
+            )
 
 
 def merge(text: NegotiationText, proposal_id: str) -> None:

@@ -159,3 +159,23 @@ def test_a_refused_proposal_leaves_no_trace(text, paragraph):
         propose_insertion(text, "", paragraph, 0, "All ")
     assert text.doc.get_state() == state
     assert list(text.proposals()) == []
+
+
+def test_a_move_that_could_never_be_made_is_not_tabled(text, article):
+    with pytest.raises(ValueError, match="under itself"):
+        propose_move(text, "EU", article, parent=article)
+    assert list(text.proposals()) == []
+
+
+def test_accepting_a_proposal_whose_words_were_deleted_is_refused_and_changes_nothing(
+    text, paragraph
+):
+    from drafting.clauses import delete_words
+
+    proposal = propose_insertion(text, "EU", paragraph, 7, " all")
+    delete_words(text, paragraph, 7, 11)
+    state = text.doc.get_state()
+    with pytest.raises(ProposalError, match="were deleted"):
+        accept(text, proposal)
+    assert text.proposal(proposal).status == ProposalStatus.TABLED
+    assert text.doc.get_state() == state

@@ -89,3 +89,23 @@ class BalloonStatus(StrEnum):
     FLOATED = "floated"
     WITHDRAWN = "withdrawn"
     PROMOTED = "promoted"
+
+
+class Role(StrEnum):
+    """What a person does in a negotiation; they act for one Party (or none)."""
+
+    CHAIR = "chair"  # or facilitator
+    SECRETARIAT = "secretariat"
+    DELEGATE = "delegate"  # tables in the name of their Party
+    DELEGATION_VIEWER = "delegation viewer"
+    OBSERVER = "observer"  # civil society, business: reads the public text only
+    LEGAL_ADVISER = "legal adviser"  # reads and exports
+
+
+class Capability(StrEnum):
+    READ = "read"
+    TABLE = "table"  # propose, bracket, support, object, withdraw — in one's own Party's name
+    EDIT = "edit"  # editorial changes to any words
+    STRUCTURE = "structure"  # add, move, renumber clauses; the text's metadata and Parties
+    DECIDE = "decide"  # lift brackets, agree clauses, accept/reject proposals, choose options
+    EXPORT = "export"

@@ -17,6 +17,9 @@ from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, Protocol
 
+from drafting.permissions import Actor
+from drafting.vocabulary import Role
+
 
 class CloseCode(IntEnum):
     NORMAL = 1000
@@ -76,8 +79,13 @@ class Closed(Exception):
 
 
 class Connection:
-    def __init__(self, peer: Peer, limits: Limits, *, origin: str = "") -> None:
+    def __init__(
+        self, peer: Peer, limits: Limits, *, origin: str = "", actor: Actor | None = None
+    ) -> None:
         self.id = secrets.token_hex(6)
+        # Who sends through this connection. Until sign-in exists (issue 4) every
+        # connection acts with the chair's full rights: serve on loopback only.
+        self.actor = actor or Actor.of(Role.CHAIR)
         self.origin = origin or f"connection:{self.id}"
         self.peer = peer
         self.limits = limits

@@ -4,7 +4,9 @@ The path of an update through a room:
 
 1. a frame arrives and is decoded (`protocol.decode`); a malformed one closes that
    connection only;
-2. the update is applied to the room's document and handed to the group committer;
+2. the update is judged against the sender's rights on a shadow copy
+   (`crdt_sync.authorize`), then applied to the room's document and handed to the group
+   committer;
 3. once it is on disk, it joins the next fan-out tick; each tick merges what arrived into
    one frame and queues that same frame for every connection (echoing it to its sender
    is harmless: Yjs ignores what it has), so 500 clients cost one encoding, not 500.
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from pycrdt import Doc, merge_updates
 
 from crdt_sync import protocol
+from crdt_sync.authorize import Refused, UpdateGuard
 from crdt_sync.awareness import AwarenessRegistry
 from crdt_sync.connection import CloseCode, Closed, Connection, Limits
 from crdt_sync.durable import GroupCommitter
@@ -50,6 +53,7 @@ class Room:
         if state:
             self.doc.apply_update(state)
         self.size = len(state)
+        self.guard = UpdateGuard(self.doc)
         self.committer = committer
         self.limits = limits
         self.connections: dict[str, Connection] = {}
@@ -125,9 +129,14 @@ class Room:
                 f"the document would exceed {self.limits.max_document_bytes} bytes",
             )
         try:
-            self.doc.apply_update(update)
+            self.guard.check(update, connection.actor)
+        except Refused as refused:
+            # y-websocket shows this reason; the client must resync from our state.
+            connection.deliver(protocol.permission_denied(refused.reason))
+            raise Closed(CloseCode.POLICY, f"permission denied: {refused.reason}") from None
         except Exception:
             raise Closed(CloseCode.PROTOCOL_ERROR, "malformed update") from None
+        self.doc.apply_update(update)
         self.size += len(update)
         committed = self.committer.submit(self.text_id, update, connection.origin)
         self._last_commit = committed

@@ -3,10 +3,12 @@
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
+# apt-get needs root: through sudo when make is not run as root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install serve test
+.PHONY: install serve test system-packages
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed system-packages
 
 # Re-run when the dependencies change; a venv left half-made by an interrupted run is
 # finished rather than recreated.
@@ -19,6 +21,17 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# LibreOffice renders the exported Word files to PDF in the export tests; poppler reads
+# the PDF (pdftotext, pdftoppm). Installed once (~20 s): skipped when both are present.
+system-packages:
+	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
+		:; \
+	else \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			libreoffice-writer-nogui poppler-utils; \
+	fi
 
 serve: install
 	$(VENV)/bin/travaux serve

@@ -360,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a short demo text when the database is empty (default: on)",
     )
     sub.set_defaults(run=cmd_serve)
+    # Imported here: the export command builds on this module's helpers.
+    from travaux.export_command import add_export_parser
+
+    add_export_parser(commands, parents=[common])
     return parser
 
 

@@ -36,6 +36,7 @@ from drafting.importing import ImportResult, import_markdown
 from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, clean_text
+from web.exports import routes as export_routes
 from web.openapi import openapi_document
 from web.sync import routes as sync_routes
 
@@ -85,6 +86,7 @@ def create_app(
             Route("/api/texts", api.create_text, methods=["POST"]),
             Route("/api/texts/{text_id}", api.get_text, methods=["GET"]),
             Route("/api/openapi.json", api.openapi, methods=["GET"]),
+            *export_routes,
             *sync_routes,
         ],
         lifespan=lifespan,

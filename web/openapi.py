@@ -114,6 +114,25 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(
+    name: str, description: str, values: list[str] | None = None, *, required: bool = False
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if values:
+        schema["enum"] = values
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
 def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
     markdown = {"schema": {"type": "string"}}
     return {
@@ -190,6 +209,40 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                         "404": _error("No text with that id"),
                     },
                 },
+            },
+            "/api/texts/{text_id}/export": {
+                "get": {
+                    "operationId": "exportText",
+                    "summary": "Download the text as Akoma Ntoso XML or Word",
+                    "parameters": [
+                        _path("text_id"),
+                        _query("format", "akn or docx", ["akn", "docx"], required=True),
+                        _query(
+                            "mode",
+                            "clean, negotiation (default) or redline",
+                            ["clean", "negotiation", "redline"],
+                        ),
+                        _query("keep_brackets", "clean mode: keep open brackets visible"),
+                        _query("language", "language of the expression, e.g. en"),
+                        _query("from", "redline: the earlier text (an id)"),
+                        _query("to", "redline: the later text (an id; default: this one)"),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The file, as an attachment",
+                            "content": {
+                                "application/akn+xml": {"schema": {"type": "string"}},
+                                "application/vnd.openxmlformats-officedocument"
+                                ".wordprocessingml.document": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                },
+                            },
+                        },
+                        "400": _error("A wrong or missing parameter"),
+                        "404": _error("No text with that id"),
+                        "409": _error("Clean export refused: brackets are still open (listed)"),
+                    },
+                }
             },
             "/api/openapi.json": {
                 "get": {

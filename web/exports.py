@@ -1,0 +1,128 @@
+"""HTTP downloads of a text as Akoma Ntoso or Word (`routes`, for the app).
+
+    GET /api/texts/{id}/export?format=akn|docx&mode=clean|negotiation|redline
+                              &language=en &keep_brackets=1 &from=ID &to=ID
+
+The body is the file, with its media type and a Content-Disposition naming it after the
+text. A redline (Word only) compares text `from` with text `to` (default: this text) and
+shows the changes as tracked changes. Errors are JSON `{"error": …, "detail": …}` as in
+`web.app`: 400 a wrong parameter, 404 no such text, 409 a clean export of a text whose
+brackets are still open (`detail` lists them; `keep_brackets=1` exports them as brackets).
+The store is `request.app.state.store`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crdt_sync.store import Store, UnknownText
+from drafting.schema import NegotiationText
+from exporters.akn import export_akn
+from exporters.document import ExportError, OpenBracketsError
+from exporters.docx import export_docx
+from exporters.frbr import slug
+from exporters.redline import export_redline
+
+MEDIA_TYPES = {
+    "akn": "application/akn+xml",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+SUFFIXES = {"akn": "xml", "docx": "docx"}
+MODES = ("clean", "negotiation", "redline")
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("", "0", "false", "no", "off")
+
+
+class _Failure(Exception):
+    def __init__(self, status: int, error: str, detail: Any = None) -> None:
+        super().__init__(error)
+        self.status, self.error, self.detail = status, error, detail
+
+
+async def export_text(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    try:
+        options = _options(request)
+        store: Store = request.app.state.store
+        data, title = await run_in_threadpool(_export, store, text_id, options)
+    except _Failure as failure:
+        return JSONResponse(
+            {"error": failure.error, "detail": failure.detail}, status_code=failure.status
+        )
+    name = f"{slug(title, 'text')}-{options['mode']}.{SUFFIXES[options['format']]}"
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[options["format"]],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _options(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    unknown = sorted(set(query) - {"format", "mode", "language", "keep_brackets", "from", "to"})
+    if unknown:
+        raise _Failure(400, f"unknown parameter(s): {', '.join(unknown)}", {"unknown": unknown})
+    fmt = query.get("format", "")
+    if fmt not in MEDIA_TYPES:
+        raise _Failure(400, "format must be akn or docx", {"format": fmt or None})
+    mode = query.get("mode", "negotiation")
+    if mode not in MODES:
+        raise _Failure(400, "mode must be clean, negotiation or redline", {"mode": mode})
+    keep = query.get("keep_brackets", "").lower()
+    if keep not in TRUE + FALSE:
+        raise _Failure(400, "keep_brackets must be 1 or 0", {"keep_brackets": keep})
+    if mode == "redline" and fmt != "docx":
+        raise _Failure(400, "a redline is a Word document: use format=docx", {"format": fmt})
+    if mode == "redline" and not query.get("from"):
+        raise _Failure(400, "a redline needs from=<id of the earlier text>", None)
+    return {
+        "format": fmt,
+        "mode": mode,
+        "language": query.get("language") or None,
+        "keep_brackets": keep in TRUE,
+        "from": query.get("from"),
+        "to": query.get("to"),
+    }
+
+
+def _load(store: Store, text_id: str) -> NegotiationText:
+    try:
+        return NegotiationText.from_update(store.load(text_id))
+    except UnknownText as error:
+        raise _Failure(404, str(error), {"id": text_id}) from None
+
+
+def _export(store: Store, text_id: str, options: dict[str, Any]) -> tuple[bytes, str]:
+    text = _load(store, text_id)
+    try:
+        if options["mode"] == "redline":
+            before = _load(store, options["from"])
+            after = _load(store, options["to"]) if options["to"] else text
+            return export_redline(before, after, language=options["language"]), after.title
+        exporter = export_akn if options["format"] == "akn" else export_docx
+        data = exporter(
+            text,
+            options["mode"],
+            keep_brackets=options["keep_brackets"],
+            language=options["language"],
+        )
+        return data, text.title
+    except OpenBracketsError as error:
+        detail = {
+            "open_brackets": [
+                {"clause": b.clause, "label": b.label, "kind": b.kind, "words": b.words}
+                for b in error.open_brackets
+            ],
+            "hint": "keep_brackets=1 exports them as brackets",
+        }
+        raise _Failure(409, error.headline, detail) from None
+    except ExportError as error:
+        raise _Failure(400, str(error), None) from None
+
+
+routes = [Route("/api/texts/{text_id}/export", export_text, methods=["GET"])]

@@ -4,6 +4,8 @@ A text is never stored as plain words: what is kept is the CRDT state, as the up
 built it, so that a browser that saw an edit can always be brought back to a state that
 contains it (see docs/ARCHITECTURE.md). The log is append-only; a snapshot is the log up to
 some update applied to a Doc and re-encoded, so that loading does not replay everything.
+Revisions are immutable, hash-chained copies of the whole text; history entries are a cache
+of per-clause history derived from the log (docs/HISTORY.md).
 
 The schema itself is created and changed only by the Alembic migrations in
 `crdt_sync/migrations/`; these classes must describe the same tables (a test checks).
@@ -22,6 +24,8 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -123,3 +127,81 @@ class SnapshotRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     up_to_update_id: Mapped[int] = mapped_column(LogId, nullable=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+# -- revisions and history (migration 0002) -------------------------------------------------
+HASH_LENGTH = 64  # SHA-256, hexadecimal
+LABEL_LENGTH = 200
+CLAUSE_ID_LENGTH = 64
+
+
+class RevisionRow(Base):
+    """A numbered revision of a text (Rev.1, "Chair's text 4 Dec" …): never changed once
+    written (an UPDATE trigger refuses it), and chained to the previous one by `hash`, so
+    that a row altered behind the database's back is still detectable
+    (`crdt_sync.history_store.verify_revisions`)."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (
+        UniqueConstraint("text_id", "number", name="uq_revisions_text_id_number"),
+        UniqueConstraint("text_id", "label", name="uq_revisions_text_id_label"),
+    )
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    text_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("texts.id", ondelete="CASCADE"), nullable=False
+    )
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    label: Mapped[str] = mapped_column(String(LABEL_LENGTH), nullable=False)
+    author: Mapped[str] = mapped_column(String(ORIGIN_LENGTH), nullable=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # The last log entry the revision contains; `state` is the text as of that entry.
+    up_to_update_id: Mapped[int] = mapped_column(LogId, nullable=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    statistics: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
+    content_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False)
+    previous_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False)
+    hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False)
+
+
+class HistoryEntryRow(Base):
+    """One entry of a clause's history, derived from the update log (a cache: it can be
+    dropped and rebuilt from the log at any time, see `drafting.history`)."""
+
+    __tablename__ = "history_entries"
+    __table_args__ = (Index("ix_history_entries_text_id_clause_id", "text_id", "clause_id", "id"),)
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    text_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("texts.id", ondelete="CASCADE"), nullable=False
+    )
+    clause_id: Mapped[str] = mapped_column(String(CLAUSE_ID_LENGTH), nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    kinds: Mapped[str] = mapped_column(String(400), nullable=False)  # comma-separated
+    origin: Mapped[str] = mapped_column(String(ORIGIN_LENGTH), nullable=False)
+    person: Mapped[str] = mapped_column(String(ORIGIN_LENGTH), nullable=False)
+    party: Mapped[str] = mapped_column(String(100), nullable=False)
+    started: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ended: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    first_update_id: Mapped[int] = mapped_column(LogId, nullable=False)
+    last_update_id: Mapped[int] = mapped_column(LogId, nullable=False)
+    changes: Mapped[int] = mapped_column(Integer, nullable=False)
+    words_before: Mapped[str] = mapped_column(Text, nullable=False)
+    words_after: Mapped[str] = mapped_column(Text, nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
+
+
+class HistoryCursorRow(Base):
+    """How far a text's history entries go: the log entry last indexed and the document
+    as of that entry, so that indexing resumes where it stopped."""
+
+    __tablename__ = "history_cursors"
+
+    text_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("texts.id", ondelete="CASCADE"), primary_key=True
+    )
+    up_to_update_id: Mapped[int] = mapped_column(LogId, nullable=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    # The version of the indexing rules that wrote the entries; another version rebuilds.
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

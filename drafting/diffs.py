@@ -3,12 +3,13 @@ changes (clauses added, deleted, moved, renumbered, their status) reported as su
 
 Words are compared as negotiators read them, brackets printed (`views.bracketed_words`), so
 that lifting a bracket shows as its brackets going. The comparison is diff-match-patch on
-words: each word, run of spaces or punctuation mark becomes one symbol, the symbols are
-diffed and the result cleaned up semantically (no "the" kept equal in the middle of a
-rewritten sentence), then turned back into words.
+words: each word, space or punctuation mark becomes one symbol, the symbols are
+diffed and the result cleaned up semantically (diff-match-patch's rule, words weighed by
+their length: no "the" kept equal in the middle of a rewritten sentence), then turned back
+into words.
 
     ops = word_diff("Parties [shall][should] act", "Parties shall act")
-    inline(ops)        # 'Parties [-[-][shall]-]shall[-][should]-] act' (wdiff markers)
+    inline(ops)        # 'Parties [-[-]shall[-][should]-] act' (wdiff's markers)
     diff_texts(rev1, rev2).changed()      # ClauseDiff per clause that changed
     redlines(rev1, rev2)                  # what a DOCX redline needs, clause by clause
 
@@ -34,7 +35,7 @@ from drafting.outline import ROOT, Outline
 from drafting.schema import NegotiationText
 from drafting.views import bracketed_words
 
-_TOKEN = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
+_TOKEN = re.compile(r"\w+|\s|[^\w\s]", re.UNICODE)
 _FIRST_SYMBOL = 0xF0000  # supplementary private use planes: never in a treaty's words
 
 
@@ -60,16 +61,22 @@ class Change(StrEnum):
     WORDS = "words"  # its words changed
 
 
-def word_diff(old: str, new: str) -> Ops:
-    """Word-level differences: [(op, words)], adjacent ops of one kind merged."""
+def word_diff(
+    old: str, new: str, *, old_breaks: Iterable[int] = (), new_breaks: Iterable[int] = ()
+) -> Ops:
+    """Word-level differences: [(op, words)], adjacent ops of one kind merged.
+
+    `old_breaks`/`new_breaks` are character positions where a word must be cut although
+    no space is there: the edge of a bracket in plain words ("shall" and "should" of
+    `[shall][should]` read "shallshould")."""
     if old == new:
         return [(Op.EQUAL.value, old)] if old else []
     symbols: dict[str, str] = {}
     tokens: list[str] = []
 
-    def encode(words: str) -> str:
+    def encode(words: str, breaks: Iterable[int]) -> str:
         out = []
-        for token in _TOKEN.findall(words):
+        for token in _tokens(words, breaks):
             if token not in symbols:
                 symbols[token] = chr(_FIRST_SYMBOL + len(tokens))
                 tokens.append(token)
@@ -78,8 +85,19 @@ def word_diff(old: str, new: str) -> Ops:
 
     dmp = diff_match_patch()
     dmp.Diff_Timeout = 0  # exact, so that the same texts always give the same diff
-    diffs = dmp.diff_main(encode(old), encode(new), False)
-    dmp.diff_cleanupSemantic(diffs)
+    diffs = dmp.diff_main(encode(old, old_breaks), encode(new, new_breaks), False)
+
+    # Characters of the words, spaces counting half: a long shared phrase survives
+    # between two rewrites, a lone "the" or "," does not.
+    sizes = [len(token.strip()) or 0.5 for token in tokens]
+    weights: dict[str, float] = {}
+
+    def weight(encoded: str) -> float:
+        if encoded not in weights:
+            weights[encoded] = sum(sizes[ord(s) - _FIRST_SYMBOL] for s in encoded)
+        return weights[encoded]
+
+    _cleanup_semantic(diffs, weight, dmp)
     ops: Ops = []
     for code, encoded in diffs:
         words = "".join(tokens[ord(symbol) - _FIRST_SYMBOL] for symbol in encoded)
@@ -88,7 +106,82 @@ def word_diff(old: str, new: str) -> Ops:
             ops[-1] = (op, ops[-1][1] + words)
         elif words:
             ops.append((op, words))
-    return ops
+    return _words_first(ops)
+
+
+def _tokens(words: str, breaks: Iterable[int]) -> list[str]:
+    cuts = sorted({b for b in breaks if 0 < b < len(words)})
+    if not cuts:
+        return _TOKEN.findall(words)
+    found = []
+    for match in _TOKEN.finditer(words):
+        start, end = match.span()
+        inside = [c for c in cuts if start < c < end]
+        for lo, hi in zip([start, *inside], [*inside, end], strict=True):
+            found.append(words[lo:hi])
+    return found
+
+
+def _words_first(ops: Ops) -> Ops:
+    """Slide a lone insertion or deletion that starts with a space to start with its
+    word: "take{+ urgent+} action" becomes "take {+urgent +}action", as people mark it."""
+    ops = list(ops)
+    for i in range(1, len(ops) - 1):
+        (before_op, before), (op, words), (after_op, after) = ops[i - 1], ops[i], ops[i + 1]
+        if before_op != Op.EQUAL or after_op != Op.EQUAL or op == Op.EQUAL:
+            continue
+        while words[:1].isspace() and after[:1] == words[:1]:
+            before, words, after = before + words[0], words[1:] + words[0], after[1:]
+        ops[i - 1], ops[i], ops[i + 1] = (before_op, before), (op, words), (after_op, after)
+    merged: Ops = []
+    for op, words in ops:
+        if merged and merged[-1][0] == op:
+            merged[-1] = (op, merged[-1][1] + words)
+        elif words:
+            merged.append((op, words))
+    return merged
+
+
+def _cleanup_semantic(diffs: list[Any], weight: Any, dmp: diff_match_patch) -> None:
+    """diff-match-patch's semantic cleanup (the first pass of `diff_cleanupSemantic`),
+    weighing each symbol by the length of its word rather than as one character, and
+    folding an equality into the edits around it only when the edits on each side are at
+    least twice as long: a shared word between two small edits stays visible."""
+    changed = False
+    equalities: list[int] = []
+    last: str | None = None
+    ins_before = del_before = ins_after = del_after = 0.0
+    pointer = 0
+    while pointer < len(diffs):
+        op, symbols = diffs[pointer]
+        if op == 0:
+            equalities.append(pointer)
+            ins_before, del_before = ins_after, del_after
+            ins_after = del_after = 0.0
+            last = symbols
+        else:
+            if op == 1:
+                ins_after += weight(symbols)
+            else:
+                del_after += weight(symbols)
+            size = weight(last) if last is not None else 0.0
+            if (
+                last is not None
+                and 2 * size <= max(ins_before, del_before)
+                and 2 * size <= max(ins_after, del_after)
+            ):
+                at = equalities.pop()
+                diffs.insert(at, (-1, last))
+                diffs[at + 1] = (1, last)
+                if equalities:
+                    equalities.pop()
+                pointer = equalities[-1] if equalities else -1
+                ins_before = del_before = ins_after = del_after = 0.0
+                last = None
+                changed = True
+        pointer += 1
+    if changed:
+        dmp.diff_cleanupMerge(diffs)
 
 
 def inline(ops: Ops, *, color: bool = False) -> str:
@@ -123,7 +216,9 @@ def columns(left: str, right: str, width: int = 100) -> str:
     rows = max(len(lines_left), len(lines_right))
     lines_left += [""] * (rows - len(lines_left))
     lines_right += [""] * (rows - len(lines_right))
-    return "\n".join(f"{a.ljust(half)} | {b}".rstrip() for a, b in zip(lines_left, lines_right))
+    return "\n".join(
+        f"{a.ljust(half)} | {b}".rstrip() for a, b in zip(lines_left, lines_right, strict=True)
+    )
 
 
 def _wrap(words: str, width: int) -> list[str]:
@@ -161,6 +256,9 @@ class ClauseDiff:
 
     @property
     def reference(self) -> str:
+        """Where the clause is cited: where it was, for a deleted one."""
+        if Change.DELETED in self.changes:
+            return self.old_reference
         return self.new_reference or self.old_reference
 
     def to_json(self) -> dict[str, Any]:
@@ -257,6 +355,8 @@ class _State:
             return "Preamble"
         if record.kind == "final-clauses":
             return "Final clauses"
+        if record.kind == "options":
+            return "options"
         return label
 
     def subtree(self, clause_id: str) -> list[str]:
@@ -275,6 +375,18 @@ def diff_texts(
     """Compare two states clause by clause; `clause` limits it to that clause and the
     clauses under it (in either state). `pairs` maps new clause ids to the old clauses
     they continue (from `drafting.matching`); by default ids are the same in both."""
+    # One read transaction per text for the whole comparison: pycrdt opens one per read
+    # otherwise, which costs more than the reads.
+    with old.transaction(), new.transaction():
+        return _diff_texts(old, new, clause, pairs)
+
+
+def _diff_texts(
+    old: NegotiationText,
+    new: NegotiationText,
+    clause: str | None,
+    pairs: Mapping[str, str] | None,
+) -> TextDiff:
     before, after = _State(old), _State(new)
     new_to_old = dict(pairs) if pairs is not None else {c: c for c in after.order}
     old_to_new = {o: n for n, o in new_to_old.items()}
@@ -338,6 +450,11 @@ def redlines(
 def clause_rendering(text: NegotiationText, clause_id: str, *, subtree: bool = False) -> str:
     """A clause as negotiators print it (number and bracketed words); with `subtree`, the
     clauses under it too, indented. Deleted clauses and options that lost are left out."""
+    with text.transaction():
+        return _clause_rendering(text, clause_id, subtree)
+
+
+def _clause_rendering(text: NegotiationText, clause_id: str, subtree: bool) -> str:
     state = _State(text)
     if clause_id not in state.outline.records:
         raise KeyError(f"no clause {clause_id!r} in this text")
@@ -458,3 +575,74 @@ def ops_words(ops: Iterable[tuple[str, str]], *, side: str) -> str:
     """The old ("old") or new ("new") words an ops list was made from."""
     skip = Op.INSERT if side == "old" else Op.DELETE
     return "".join(words for op, words in ops if op != skip)
+
+
+def find_clause(text: NegotiationText, reference: str) -> str:
+    """A clause by its id or as people cite it: "Article 2", "Article 2 bis", "2.1(a)",
+    "Art. 4.2", "Preamble", "PP3" (the numbers shown now, not the source's)."""
+    reference = reference.strip()
+    if text.has_clause(reference):
+        return reference
+    with text.transaction():
+        return _find_clause(text, reference)
+
+
+def _find_clause(text: NegotiationText, reference: str) -> str:
+    state = _State(text)
+    wanted = reference.lower().replace("article", " ").replace("art.", " ")
+    if wanted.strip() == "preamble":
+        for record in state.outline.children():
+            if record.kind == "preamble":
+                return record.id
+    steps = [_plain_number(s) for s in re.split(r"[.\s()]+", wanted) if s.strip()]
+    steps = _join_suffixes(steps)
+    parent: str = ROOT
+    found = ""
+    for step in steps:
+        found = next(
+            (
+                c
+                for c in _numbered_below(state, parent)
+                if _plain_number(state.numbering.number(c)) == step
+            ),
+            "",
+        )
+        if not found:
+            raise KeyError(
+                f"no clause {reference!r} in this text (cite it as 'Article 2.1(a)' or by id)"
+            )
+        parent = found
+    if not found:
+        raise KeyError(f"no clause {reference!r} in this text")
+    return found
+
+
+def _plain_number(number: str) -> str:
+    return re.sub(r"[\s.()]", "", number).lower()
+
+
+def _join_suffixes(steps: list[str]) -> list[str]:
+    """ "2", "bis" -> "2bis"."""
+    from drafting.numbering import LATIN_ORDINALS
+
+    joined: list[str] = []
+    for step in steps:
+        if joined and step in LATIN_ORDINALS:
+            joined[-1] += step
+        else:
+            joined.append(step)
+    return joined
+
+
+def _numbered_below(state: _State, parent: str) -> Iterable[str]:
+    """Live clauses under `parent`, looking through unnumbered containers and options
+    (whose "Option 1" is no paragraph number), nearest first."""
+    queue = [c.id for c in state.outline.children(parent)]
+    while queue:
+        clause = queue.pop(0)
+        if clause not in state.live:
+            continue
+        if state.numbering.number(clause) and state.outline.records[clause].kind != "option":
+            yield clause
+        else:
+            queue.extend(c.id for c in state.outline.children(clause))

@@ -24,6 +24,7 @@ from typing import Any
 
 from pycrdt import Array, Map, Text
 
+from drafting.history import recording
 from drafting.schema import NegotiationText, canonical_json
 from drafting.statistics import statistics
 
@@ -83,6 +84,14 @@ class Problem:
 
 def default_label(number: int) -> str:
     return f"Rev.{number}"
+
+
+def label_update(text: NegotiationText, label: str) -> bytes:
+    """Write the revision's label into the document (`meta.revision`, which the schema
+    defines as the current revision); the update to log, empty if the label was there."""
+    with recording(text) as updates, text.transaction():
+        text.set_meta("revision", label)
+    return updates[0] if updates else b"\x00\x00"
 
 
 def canonical_content(text: NegotiationText) -> str:

@@ -37,6 +37,7 @@ from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, clean_text
 from web.exports import routes as export_routes
+from web.history import routes as history_routes
 from web.openapi import openapi_document
 from web.sync import routes as sync_routes
 
@@ -87,6 +88,7 @@ def create_app(
             Route("/api/texts/{text_id}", api.get_text, methods=["GET"]),
             Route("/api/openapi.json", api.openapi, methods=["GET"]),
             *export_routes,
+            *history_routes,
             *sync_routes,
         ],
         lifespan=lifespan,

@@ -133,6 +133,107 @@ def _query(
     }
 
 
+def _operation(
+    operation_id: str,
+    summary: str,
+    path_params: list[str],
+    query: list[dict[str, Any]] | None = None,
+    body: dict[str, str] | None = None,
+    ok: str = "200",
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": [_path(p) for p in path_params] + (query or []),
+        "responses": {
+            ok: _json({"type": "object"}, summary),
+            "400": _error("A wrong or missing parameter"),
+            "404": _error("No such text, clause or revision"),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            name: {"type": "string", "description": text}
+                            for name, text in body.items()
+                        },
+                    }
+                }
+            },
+        }
+    return operation
+
+
+def _history_paths() -> dict[str, Any]:
+    """Revisions, per-clause history, diffs and restore (web/history.py)."""
+    text = ["text_id"]
+    clause = ["text_id", "clause"]
+    revision = _query("revision", "a revision label or number, or now")
+    return {
+        "/api/texts/{text_id}/revisions": {
+            "get": _operation("listRevisions", "The text's revisions, oldest first", text),
+            "post": _operation(
+                "cutRevision",
+                "Cut the next revision (immutable, hash-chained)",
+                text,
+                body={"label": "e.g. Rev.2 (default: the next number)", "author": "who"},
+                ok="201",
+            ),
+        },
+        "/api/texts/{text_id}/revisions/{revision}": {
+            "get": _operation("getRevision", "One revision", ["text_id", "revision"]),
+        },
+        "/api/texts/{text_id}/verification": {
+            "get": _operation("verifyRevisions", "Check the revisions' hash chain", text),
+        },
+        "/api/texts/{text_id}/clauses/{clause}/history": {
+            "get": _operation(
+                "clauseHistory",
+                "Who changed a clause, what and when, grouped into readable entries",
+                clause,
+                [
+                    _query("party", "only changes by this Party"),
+                    _query("person", "only changes by this person"),
+                    _query("kind", "only entries of this kind"),
+                    _query("since", "ISO time"),
+                    _query("until", "ISO time"),
+                    _query("subtree", "include the clauses under it"),
+                    _query("limit", "at most this many entries"),
+                ],
+            ),
+        },
+        "/api/texts/{text_id}/clauses/{clause}/at": {
+            "get": _operation("clauseAt", "A clause as it stood at a revision", clause, [revision]),
+        },
+        "/api/texts/{text_id}/clauses/{clause}/restore": {
+            "post": _operation(
+                "restoreClause",
+                "Give a clause an earlier wording, as a new attributed change",
+                clause,
+                body={"to": "the revision to restore from", "person": "who", "party": "for"},
+            ),
+        },
+        "/api/texts/{text_id}/diff": {
+            "get": _operation(
+                "diff",
+                "Word-level differences between two revisions (or now)",
+                text,
+                [
+                    _query("from", "a revision label or number, or now", required=True),
+                    _query("to", "a revision label or number, or now", required=True),
+                    _query("clause", "one clause (an id or a citation such as Article 2.1(a))"),
+                    _query("all", "include unchanged clauses"),
+                ],
+            ),
+        },
+    }
+
+
 def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
     markdown = {"schema": {"type": "string"}}
     return {
@@ -244,6 +345,7 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                     },
                 }
             },
+            **_history_paths(),
             "/api/openapi.json": {
                 "get": {
                     "operationId": "openapi",

@@ -1,0 +1,195 @@
+"""Benchmark: clause history from the update log, and whole-text diffs of COP21 drafts.
+
+    /tmp/venv/bin/python bench/history_bench.py [CORPUS_DIR] [--repeat N] [--db URL]
+
+Targets (issue 5): the history of a clause with 10,000 changes in under 200 ms; a
+whole-text diff of two COP21 drafts in under 1 s. Prints a table (milliseconds; best of N
+unless the row says "once": indexing happens once per log entry, so its cold cost is
+measured on a fresh store each time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics as stats
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crdt_sync import history_store as hs
+from crdt_sync.store import Store
+from drafting.clauses import delete_words, insert_words, words_of
+from drafting.diffs import diff_texts
+from drafting.history import HistoryIndexer, LogEntry, recording
+from drafting.importing import import_markdown
+from drafting.matching import match_texts
+from drafting.redraft import redraft
+from drafting.schema import NegotiationText
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cop21"
+CHANGES = 10_000
+
+
+def best_of(repeat: int, work: Callable[[], Any]) -> tuple[float, float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        times.append((time.perf_counter() - start) * 1000)
+    return min(times), stats.median(times), result
+
+
+def keystrokes(
+    text: NegotiationText, clause: str, origins: list[str], burst: int
+) -> list[tuple[bytes, str]]:
+    """CHANGES edits of one clause, as editors send them: one update per keystroke, typing
+    with a few backspaces, the person at the keyboard changing every `burst` keystrokes."""
+    rng = random.Random(5)
+    updates: list[tuple[bytes, str]] = []
+    at = len(words_of(text, clause)) // 2
+    for n in range(CHANGES):
+        origin = origins[(n // burst) % len(origins)]
+        with recording(text) as made:
+            if n % 9 == 8 and at > 0:
+                delete_words(text, clause, at - 1, at)
+                at -= 1
+            else:
+                insert_words(text, clause, at, rng.choice("abcdefghij "))
+                at += 1
+        updates.extend((u, origin) for u in made)
+    return updates
+
+
+def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, float, float, str]]:
+    rows = []
+    source = (corpus / "draft-agreement-9-dec-2015.md").read_text(encoding="utf-8")
+    for label, origins, burst in [
+        ("5 people, bursts of 500 keystrokes", [f"connection:{i}" for i in range(5)], 500),
+        ("2 people taking turns every keystroke", ["connection:a", "connection:b"], 1),
+    ]:
+        text = import_markdown(source).text
+        clause = next(r.id for r in text.clauses() if len(str(r.words)) > 300)
+        base = text.to_update()
+        updates = keystrokes(text, clause, origins, burst)
+        colds, warms, jsons, entries = [], [], [], 0
+        for _ in range(max(1, repeat // 2)):
+            with tempfile.TemporaryDirectory() as tmp:
+                store = Store(db or f"sqlite:///{tmp}/bench.sqlite3")
+                text_id = store.create_text(base, title="bench", kind="treaty", origin="import")
+                for i in range(0, len(updates), 2000):
+                    chunk = updates[i : i + 2000]
+                    store.append_many([(text_id, u, o) for u, o in chunk])
+                cold, _, _ = best_of(
+                    1, lambda s=store, t=text_id, c=clause: hs.clause_history(s, t, c)
+                )
+                warm, _, found = best_of(
+                    repeat, lambda s=store, t=text_id, c=clause: hs.clause_history(s, t, c)
+                )
+                as_json, _, _ = best_of(
+                    repeat,
+                    lambda s=store, t=text_id, c=clause: [
+                        e.to_json() for e in hs.clause_history(s, t, c)
+                    ],
+                )
+                store.close()
+            colds.append(cold)
+            warms.append(warm)
+            jsons.append(as_json)
+            entries = len(found)
+        note = f"{entries} entries"
+        rows.append(
+            (
+                f"history, {label}: first read (indexes 10,000 updates)",
+                min(colds),
+                stats.median(colds),
+                note,
+            )
+        )
+        rows.append((f"history, {label}: later reads", min(warms), stats.median(warms), note))
+        rows.append(
+            (
+                f"history, {label}: later reads, with diffs as JSON",
+                min(jsons),
+                stats.median(jsons),
+                note,
+            )
+        )
+        start = datetime(2015, 12, 9, tzinfo=UTC)
+        log = [LogEntry(1, base, "import", start)] + [
+            LogEntry(i + 2, u, o, start + timedelta(seconds=i)) for i, (u, o) in enumerate(updates)
+        ]
+        pure, median, _ = best_of(repeat, lambda lg=log: HistoryIndexer().feed(lg))
+        rows.append((f"indexing alone (no database), {label}", pure, median, f"{len(log)} updates"))
+    return rows
+
+
+def diff_rows(corpus: Path, repeat: int) -> list[tuple[str, float, float, str]]:
+    names = {
+        "23 Oct": "draft-agreement-23-oct-2015.md",
+        "4 Dec": "draft-agreement-4-dec-2015.md",
+        "9 Dec": "draft-agreement-9-dec-2015.md",
+        "12 Dec": "draft-agreement-12-dec-2015.md",
+    }
+    drafts = {
+        k: import_markdown((corpus / v).read_text(encoding="utf-8")).text for k, v in names.items()
+    }
+    # One text, the later drafts loaded into it as revisions (what `travaux diff` compares).
+    text = NegotiationText.from_update(drafts["23 Oct"].to_update())
+    states = {"23 Oct": text.to_update()}
+    for label in ("4 Dec", "9 Dec", "12 Dec"):
+        redraft(text, drafts[label])
+        states[label] = text.to_update()
+    rows = []
+    for old, new in [
+        ("23 Oct", "4 Dec"),
+        ("4 Dec", "9 Dec"),
+        ("9 Dec", "12 Dec"),
+        ("23 Oct", "12 Dec"),
+    ]:
+        a, b = NegotiationText.from_update(states[old]), NegotiationText.from_update(states[new])
+        best, median, diff = best_of(repeat, lambda a=a, b=b: diff_texts(a, b))
+        changed = len(diff.changed())
+        rows.append(
+            (
+                f"diff of revisions {old} -> {new} (one text)",
+                best,
+                median,
+                f"{changed} clauses changed",
+            )
+        )
+        opened, median_opened, _ = best_of(
+            repeat,
+            lambda o=states[old], n=states[new]: diff_texts(
+                NegotiationText.from_update(o), NegotiationText.from_update(n)
+            ),
+        )
+        rows.append(("  the same, opening both revisions first", opened, median_opened, ""))
+    for old, new in [("23 Oct", "4 Dec"), ("9 Dec", "12 Dec")]:
+        a, b = drafts[old], drafts[new]
+        best, median, _ = best_of(
+            repeat, lambda a=a, b=b: diff_texts(a, b, pairs=match_texts(a, b).pairs)
+        )
+        rows.append((f"diff of two files {old} -> {new}, matching included", best, median, ""))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--db", help="database URL for the history rows (default: SQLite file)")
+    args = parser.parse_args()
+    rows = history_rows(args.corpus, args.repeat, args.db) + diff_rows(args.corpus, args.repeat)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what':<{width}}  {'best':>8}  {'median':>8}  note")
+    print("-" * (width + 30))
+    for what, best, median, note in rows:
+        print(f"{what:<{width}}  {best:>8.1f}  {median:>8.1f}  {note}")
+
+
+if __name__ == "__main__":
+    main()

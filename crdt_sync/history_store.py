@@ -1,0 +1,578 @@
+"""Revisions and per-clause history, kept beside the update log of `crdt_sync.store`.
+
+    revision = cut_revision(store, text_id, label="Rev.1", author="Chair")
+    list_revisions(store, text_id); get_revision(store, text_id, "Rev.1").open()
+    verify_revisions(store, text_id)          # [] when the hash chain is intact
+    clause_history(store, text_id, clause_id, party="EU")
+    text_at(store, text_id, up_to=log_id)     # the text as of any log entry
+
+Revisions are rows of their own, written once (the database refuses UPDATEs) and chained
+by hash (`drafting.revisions`). History entries are derived from the log by
+`drafting.history.HistoryIndexer` and cached in `history_entries`, with a cursor saying how
+far the log has been indexed: reading a clause's history first indexes whatever the log
+gained since the last reading, then reads a few rows. The cache can be dropped at any time
+(or is, when the indexing rules change version): the log stays the record.
+
+Like the store, these functions assume one writer per text (its room, or one command).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pycrdt import Doc
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy import update as update_rows
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crdt_sync.models import (
+    HistoryCursorRow,
+    HistoryEntryRow,
+    RevisionRow,
+    SnapshotRow,
+    UpdateRow,
+    utcnow,
+)
+from crdt_sync.store import Store, check_update
+from drafting.history import (
+    INDEX_VERSION,
+    HistoryEntry,
+    HistoryIndexer,
+    LogEntry,
+    filter_entries,
+    make_origin,
+    mark_outcomes,
+)
+from drafting.importing import import_markdown
+from drafting.redraft import RedraftReport, redraft, restore_clause
+from drafting.revisions import (
+    NOW,
+    Problem,
+    Revision,
+    RevisionError,
+    default_label,
+    find_revision,
+    label_update,
+    make_revision,
+    verify_chain,
+)
+from drafting.schema import NegotiationText
+
+EMPTY_UPDATE = b"\x00\x00"
+LOG_CHUNK = 5000  # log entries read and indexed at a time
+
+
+# -- the log ------------------------------------------------------------------------------
+
+
+def read_log(
+    store: Store, text_id: str, *, after: int = 0, up_to: int | None = None
+) -> Iterator[LogEntry]:
+    """The text's log entries after id `after` (up to `up_to` inclusive), in order."""
+    last = after
+    while True:
+        with store._session(write=False) as session:
+            _require_text(store, session, text_id)
+            query = (
+                select(UpdateRow.id, UpdateRow.data, UpdateRow.origin, UpdateRow.created)
+                .where(UpdateRow.text_id == text_id, UpdateRow.id > last)
+                .order_by(UpdateRow.id)
+                .limit(LOG_CHUNK)
+            )
+            if up_to is not None:
+                query = query.where(UpdateRow.id <= up_to)
+            rows = session.execute(query).all()
+        for row in rows:
+            yield LogEntry(row.id, row.data, row.origin, row.created)
+        if len(rows) < LOG_CHUNK:
+            return
+        last = rows[-1].id
+
+
+def last_update_id(store: Store, text_id: str) -> int:
+    with store._session(write=False) as session:
+        _require_text(store, session, text_id)
+        query = select(func.max(UpdateRow.id)).where(UpdateRow.text_id == text_id)
+        return session.scalar(query) or 0
+
+
+def update_id_at(store: Store, text_id: str, when: datetime) -> int:
+    """The last log entry written at or before `when` (0: none yet)."""
+    with store._session(write=False) as session:
+        _require_text(store, session, text_id)
+        query = select(func.max(UpdateRow.id)).where(
+            UpdateRow.text_id == text_id, UpdateRow.created <= when
+        )
+        return session.scalar(query) or 0
+
+
+def load_until(store: Store, text_id: str, up_to: int) -> bytes:
+    """The whole document as of log entry `up_to`: the nearest snapshot or revision at or
+    before it, plus the log entries after that one up to `up_to`."""
+    with store._session(write=False) as session, session.begin():
+        _require_text(store, session, text_id)
+        bases = [
+            session.execute(
+                select(table.up_to_update_id, table.state if table is RevisionRow else table.data)
+                .where(table.text_id == text_id, table.up_to_update_id <= up_to)
+                .order_by(table.up_to_update_id.desc())
+                .limit(1)
+            ).first()
+            for table in (SnapshotRow, RevisionRow)
+        ]
+        found = [b for b in bases if b is not None]
+        doc = Doc()
+        start = 0
+        if found:
+            start, state = max(found, key=lambda b: b[0])
+            doc.apply_update(state)
+        log = session.execute(
+            select(UpdateRow.data)
+            .where(UpdateRow.text_id == text_id, UpdateRow.id > start, UpdateRow.id <= up_to)
+            .order_by(UpdateRow.id)
+        )
+        for (data,) in log:
+            doc.apply_update(data)
+        return doc.get_update()
+
+
+def text_at(store: Store, text_id: str, *, up_to: int | None = None) -> NegotiationText:
+    """The text as of a log entry (by default: as it stands)."""
+    if up_to is None:
+        return NegotiationText.from_update(store.load(text_id))
+    return NegotiationText.from_update(load_until(store, text_id, up_to))
+
+
+def append_updates(store: Store, text_id: str, updates: Sequence[bytes], origin: str) -> list[int]:
+    """Append updates made by the drafting operations (a restore, a redraft) in one
+    transaction; empty updates are skipped. Their log ids, in order."""
+    kept = [u for u in updates if u != EMPTY_UPDATE]
+    for update in kept:
+        check_update(update)
+    if not kept:
+        return []
+    return store.append_many([(text_id, update, origin) for update in kept])
+
+
+# -- revisions --------------------------------------------------------------------------------
+
+
+def cut_revision(
+    store: Store, text_id: str, *, label: str | None = None, author: str = "", via: str = "cli"
+) -> Revision:
+    """Cut the next revision of a text as it stands in the store: its label goes into the
+    document (`meta.revision`, a logged update), then the revision is recorded. Not for a
+    text open in a running server: there, cut it through the server (`web.history`)."""
+    number = _next_number(store, text_id)
+    label = (label or default_label(number)).strip()
+    _require_free_label(store, text_id, label)
+    text = NegotiationText.from_update(store.load(text_id))
+    update = label_update(text, label)
+    origin = make_origin(via, person=author, action="revise")
+    if update != EMPTY_UPDATE:
+        up_to = store.append_update(text_id, update, origin)
+    else:
+        up_to = last_update_id(store, text_id)
+    return record_revision(store, text_id, up_to=up_to, label=label, author=author)
+
+
+def record_revision(
+    store: Store, text_id: str, *, up_to: int, label: str | None = None, author: str = ""
+) -> Revision:
+    """Record the text as of log entry `up_to` as its next revision."""
+    previous = _latest_revision(store, text_id)
+    number = previous.number + 1 if previous else 1
+    label = (label or default_label(number)).strip()
+    _require_free_label(store, text_id, label)
+    if previous is not None and up_to < previous.up_to_update_id:
+        raise RevisionError(
+            f"revision {number} would end at log entry {up_to}, before revision "
+            f"{previous.number} ({previous.up_to_update_id})"
+        )
+    stamp = utcnow()
+    created = stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)  # as times are shown
+    revision = make_revision(
+        load_until(store, text_id, up_to),
+        number=number,
+        label=label,
+        author=author,
+        created=created,
+        up_to_update_id=up_to,
+        previous=previous,
+    )
+    try:
+        with store._session(write=True) as session, session.begin():
+            session.add(
+                RevisionRow(
+                    text_id=text_id,
+                    number=revision.number,
+                    label=revision.label,
+                    author=revision.author,
+                    created=revision.created,
+                    up_to_update_id=revision.up_to_update_id,
+                    state=revision.state,
+                    statistics=json.dumps(revision.statistics, sort_keys=True),
+                    content_hash=revision.content_hash,
+                    previous_hash=revision.previous_hash,
+                    hash=revision.hash,
+                )
+            )
+    except IntegrityError:
+        raise RevisionError(
+            f"another revision {number} or another revision labelled {label!r} was recorded "
+            "at the same moment; list the revisions and try again"
+        ) from None
+    return revision
+
+
+def list_revisions(store: Store, text_id: str, *, with_state: bool = False) -> list[Revision]:
+    """Every revision of a text, oldest first (`with_state`: with the documents)."""
+    with store._session(write=False) as session:
+        _require_text(store, session, text_id)
+        columns = [c for c in RevisionRow.__table__.columns if with_state or c.name != "state"]
+        rows = session.execute(
+            select(*columns).where(RevisionRow.text_id == text_id).order_by(RevisionRow.number)
+        ).all()
+        return [_revision(row._mapping) for row in rows]
+
+
+def get_revision(store: Store, text_id: str, ref: str | int) -> Revision:
+    """One revision, with its document, by label or number."""
+    found = find_revision(list_revisions(store, text_id), ref)
+    with store._session(write=False) as session:
+        state = session.scalar(
+            select(RevisionRow.state).where(
+                RevisionRow.text_id == text_id, RevisionRow.number == found.number
+            )
+        )
+    return _with_state(found, state or b"")
+
+
+def open_state(store: Store, text_id: str, ref: str) -> tuple[str, NegotiationText]:
+    """A revision (by label or number) or "now": its name and a detached copy of it."""
+    if ref.strip().lower() == NOW:
+        return NOW, text_at(store, text_id)
+    revision = get_revision(store, text_id, ref)
+    return revision.label, revision.open()
+
+
+def verify_revisions(store: Store, text_id: str) -> list[Problem]:
+    """Problems with the stored revisions of a text: [] when the chain is intact."""
+    return verify_chain(list_revisions(store, text_id, with_state=True))
+
+
+def _latest_revision(store: Store, text_id: str) -> Revision | None:
+    revisions = list_revisions(store, text_id)
+    return revisions[-1] if revisions else None
+
+
+def _next_number(store: Store, text_id: str) -> int:
+    latest = _latest_revision(store, text_id)
+    return latest.number + 1 if latest else 1
+
+
+def _require_free_label(store: Store, text_id: str, label: str) -> None:
+    if not label:
+        raise RevisionError("a revision needs a label, such as 'Rev.2' or \"Chair's text\"")
+    for revision in list_revisions(store, text_id):
+        if revision.label == label:
+            raise RevisionError(
+                f"revision {revision.number} is already labelled {label!r}; choose another label"
+            )
+
+
+def _revision(row: Any) -> Revision:
+    return Revision(
+        number=row["number"],
+        label=row["label"],
+        author=row["author"],
+        created=row["created"],
+        up_to_update_id=row["up_to_update_id"],
+        statistics=json.loads(row["statistics"]),
+        content_hash=row["content_hash"],
+        previous_hash=row["previous_hash"],
+        hash=row["hash"],
+        state=row.get("state") or b"",
+    )
+
+
+def _with_state(revision: Revision, state: bytes) -> Revision:
+    fields = {name: getattr(revision, name) for name in Revision.__dataclass_fields__}
+    return Revision(**{**fields, "state": state})
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def refresh_history(store: Store, text_id: str) -> int:
+    """Index the log entries the history has not seen yet; how many entries changed.
+
+    Computed outside any write transaction, then written only if nobody else indexed the
+    same entries meanwhile (if someone did, their result is the same and is kept)."""
+    cursor = _cursor(store, text_id)
+    if cursor is not None and cursor.version != INDEX_VERSION:
+        _drop_history(store, text_id)
+        cursor = None
+    start = cursor.up_to_update_id if cursor else 0
+    tails: dict[str, HistoryEntry] | None = {} if cursor is None else None
+
+    def tail_of(clause: str) -> HistoryEntry | None:
+        nonlocal tails
+        if tails is None:  # the latest entry of every clause, in one query, when needed
+            tails = _latest_entries(store, text_id)
+        return tails.get(clause)
+
+    indexer = HistoryIndexer(cursor.state if cursor else b"", tail_of=tail_of)
+    changed: dict[int, HistoryEntry] = {}
+    last = start
+    chunk: list[LogEntry] = []
+    for entry in read_log(store, text_id, after=start):
+        chunk.append(entry)
+        if len(chunk) == LOG_CHUNK:
+            changed.update((id(e), e) for e in indexer.feed(chunk))
+            last, chunk = chunk[-1].id, []
+    if chunk:
+        changed.update((id(e), e) for e in indexer.feed(chunk))
+        last = chunk[-1].id
+    if last == start:
+        return 0
+    _write_history(store, text_id, start, last, indexer.state(), list(changed.values()))
+    return len(changed)
+
+
+def clause_history(
+    store: Store,
+    text_id: str,
+    clause_id: str,
+    *,
+    subtree: bool = False,
+    party: str | None = None,
+    person: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[HistoryEntry]:
+    """The history of a clause (with `subtree`: of the clauses under it as well), oldest
+    first, filtered by Party, person (origin), kind of entry and time span."""
+    refresh_history(store, text_id)
+    clauses = {clause_id}
+    if subtree:
+        clauses = _subtree(store, text_id, clause_id)
+    with store._session(write=False) as session:
+        rows = session.scalars(
+            select(HistoryEntryRow)
+            .where(HistoryEntryRow.text_id == text_id, HistoryEntryRow.clause_id.in_(clauses))
+            .order_by(HistoryEntryRow.first_update_id, HistoryEntryRow.id)
+        ).all()
+        entries = [_entry(row) for row in rows]
+    if not entries and not _clause_exists(store, text_id, clause_id):
+        raise KeyError(f"no clause {clause_id!r} in text {text_id!r}")
+    mark_outcomes(entries)
+    return filter_entries(entries, party=party, person=person, kind=kind, since=since, until=until)
+
+
+def _subtree(store: Store, text_id: str, clause_id: str) -> set[str]:
+    from drafting.outline import Outline
+
+    text = NegotiationText.from_update(_cursor_state(store, text_id))
+    if not text.has_clause(clause_id):
+        raise KeyError(f"no clause {clause_id!r} in text {text_id!r}")
+    return {clause_id, *(p.clause.id for p in Outline(text).walk(clause_id))}
+
+
+def _clause_exists(store: Store, text_id: str, clause_id: str) -> bool:
+    return NegotiationText.from_update(_cursor_state(store, text_id)).has_clause(clause_id)
+
+
+def _cursor_state(store: Store, text_id: str) -> bytes:
+    cursor = _cursor(store, text_id)
+    return cursor.state if cursor is not None else b"\x00\x00"
+
+
+def _cursor(store: Store, text_id: str) -> HistoryCursorRow | None:
+    with store._session(write=False) as session:
+        _require_text(store, session, text_id)
+        return session.get(HistoryCursorRow, text_id)
+
+
+def _latest_entries(store: Store, text_id: str) -> dict[str, HistoryEntry]:
+    latest = (
+        select(func.max(HistoryEntryRow.id))
+        .where(HistoryEntryRow.text_id == text_id)
+        .group_by(HistoryEntryRow.clause_id)
+    )
+    with store._session(write=False) as session:
+        rows = session.scalars(select(HistoryEntryRow).where(HistoryEntryRow.id.in_(latest)))
+        return {row.clause_id: _entry(row) for row in rows}
+
+
+def _write_history(
+    store: Store, text_id: str, start: int, last: int, state: bytes, entries: list[HistoryEntry]
+) -> None:
+    now = utcnow()
+    with store._session(write=True) as session, session.begin():
+        cursor = session.get(HistoryCursorRow, text_id)
+        if (cursor.up_to_update_id if cursor else 0) != start:
+            return  # indexed meanwhile by someone else
+        new = [e for e in entries if e.key is None]
+        old = [e for e in entries if e.key is not None]
+        if old:
+            session.execute(
+                update_rows(HistoryEntryRow),
+                [{"id": e.key, **_row_fields(text_id, e)} for e in old],
+            )
+        if new:
+            statement = insert(HistoryEntryRow).returning(
+                HistoryEntryRow.id, sort_by_parameter_order=True
+            )
+            keys = session.scalars(statement, [_row_fields(text_id, e) for e in new]).all()
+            for entry, key in zip(new, keys, strict=True):
+                entry.key = key
+        if cursor is None:
+            session.add(
+                HistoryCursorRow(
+                    text_id=text_id,
+                    up_to_update_id=last,
+                    state=state,
+                    version=INDEX_VERSION,
+                    updated=now,
+                )
+            )
+        else:
+            cursor.up_to_update_id = last
+            cursor.state = state
+            cursor.version = INDEX_VERSION
+            cursor.updated = now
+
+
+def _drop_history(store: Store, text_id: str) -> None:
+    with store._session(write=True) as session, session.begin():
+        session.execute(delete(HistoryEntryRow).where(HistoryEntryRow.text_id == text_id))
+        session.execute(delete(HistoryCursorRow).where(HistoryCursorRow.text_id == text_id))
+
+
+def _row_fields(text_id: str, entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "text_id": text_id,
+        "clause_id": entry.clause,
+        "kind": entry.kind,
+        "kinds": ",".join(entry.kinds),
+        "origin": entry.origin[:200],
+        "person": entry.person[:200],
+        "party": entry.party[:100],
+        "started": entry.started,
+        "ended": entry.ended,
+        "first_update_id": entry.first_update,
+        "last_update_id": entry.last_update,
+        "changes": entry.changes,
+        "words_before": entry.words_before,
+        "words_after": entry.words_after,
+        "detail": json.dumps(entry.detail, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def _entry(row: HistoryEntryRow) -> HistoryEntry:
+    return HistoryEntry(
+        clause=row.clause_id,
+        kind=row.kind,
+        kinds=row.kinds.split(",") if row.kinds else [],
+        origin=row.origin,
+        person=row.person,
+        party=row.party,
+        started=row.started,
+        ended=row.ended,
+        first_update=row.first_update_id,
+        last_update=row.last_update_id,
+        changes=row.changes,
+        words_before=row.words_before,
+        words_after=row.words_after,
+        detail=json.loads(row.detail),
+        key=row.id,
+    )
+
+
+def _require_text(store: Store, session: Session, text_id: str) -> None:
+    store._text_row(session, text_id)
+
+
+# -- writing through the drafting operations --------------------------------------------------
+
+
+def restore(
+    store: Store,
+    text_id: str,
+    clause_id: str,
+    *,
+    to: str,
+    person: str = "",
+    party: str = "",
+    via: str = "cli",
+) -> list[int]:
+    """Give a clause back its wording of revision `to`, as a new change attributed to
+    `person` (and `party`); the log ids of the change. History is not rewritten."""
+    if to.strip().lower() == NOW:
+        raise RevisionError("restore to a revision (a label or a number), not to 'now'")
+    revision = get_revision(store, text_id, to)
+    text = text_at(store, text_id)
+    updates = restore_clause(text, clause_id, revision.open())
+    origin = make_origin(via, person=person, party=party, action="restore", rev=revision.label)
+    return append_updates(store, text_id, updates, origin)
+
+
+@dataclass
+class DraftLoaded:
+    """What `load_draft` did: the redraft, the revision it became, and the revision cut
+    first of the text as it stood when it had none yet."""
+
+    report: RedraftReport
+    revision: Revision
+    base: Revision | None
+
+
+def load_draft(
+    store: Store,
+    text_id: str,
+    source: str,
+    *,
+    label: str | None = None,
+    base_label: str | None = None,
+    author: str = "",
+    via: str = "cli",
+    file: str = "",
+) -> DraftLoaded:
+    """Load a later draft (UNFCCC Markdown) into a stored text as its next revision:
+    matched clause by clause, applied as attributed edits, then cut as a revision. A text
+    with no revision yet gets one first, of itself as it stood, so the two can be compared.
+    Raises `SourceError` for a source that is not a text (nothing is written then)."""
+    draft = import_markdown(source).text
+    existing = list_revisions(store, text_id)
+    taken = {r.label for r in existing}
+    next_number = (existing[-1].number if existing else 0) + 1
+    base = None
+    if not existing:
+        base_label = (base_label or default_label(next_number)).strip()
+        _check_free(base_label, taken)
+        taken.add(base_label)
+        next_number += 1
+    label = (label or default_label(next_number)).strip()
+    _check_free(label, taken)
+    if not existing:
+        base = cut_revision(store, text_id, label=base_label, author=author, via=via)
+    text = text_at(store, text_id)
+    report = redraft(text, draft)
+    origin = make_origin(via, person=author, action="redraft", rev=label, file=file)
+    append_updates(store, text_id, report.updates, origin)
+    revision = cut_revision(store, text_id, label=label, author=author, via=via)
+    return DraftLoaded(report, revision, base)
+
+
+def _check_free(label: str, taken: set[str]) -> None:
+    if not label:
+        raise RevisionError("a revision needs a label, such as 'Rev.2' or \"Chair's text\"")
+    if label in taken:
+        raise RevisionError(f"a revision is already labelled {label!r}; choose another label")

@@ -1,0 +1,189 @@
+"""The history API on a real SQLite store and the real app: revisions, verification,
+clause history, a clause at a revision, diffs, and a restore that reaches the editors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text as sql
+from starlette.testclient import TestClient
+
+from crdt_sync import protocol
+from crdt_sync.history_store import append_updates
+from crdt_sync.store import Store
+from drafting.clauses import insert_words
+from drafting.history import recording
+from drafting.importing import import_markdown
+from drafting.schema import NegotiationText
+from web.app import create_app
+from web.history import routes
+
+SOURCE = """\
+## Article 1 *(purpose)*
+
+1. Parties [shall][should] take action.
+
+2. Each Party shall report.
+"""
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(f"sqlite:///{tmp_path / 'travaux.sqlite3'}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def client(store: Store) -> Iterator[TestClient]:
+    app = create_app(store)
+    if not any(getattr(r, "path", "") == routes[0].path for r in app.routes):
+        app.router.routes.extend(routes)  # until web.app mounts them itself
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def text_id(store: Store) -> str:
+    text = import_markdown(SOURCE).text
+    return store.create_text(text.to_update(), title="Accord", kind="treaty", origin="import")
+
+
+def edit(store: Store, text_id: str, origin: str, at: int, words: str) -> None:
+    """An edit of paragraph 1 as a client's would reach the log."""
+    text = NegotiationText.from_update(store.load(text_id))
+    paragraph = next(r.id for r in text.clauses() if "take action" in str(r.words))
+    with recording(text) as updates:
+        insert_words(text, paragraph, at, words)
+    append_updates(store, text_id, updates, origin)
+
+
+def test_revisions_are_cut_listed_and_opened(client: TestClient, text_id: str) -> None:
+    assert client.get(f"/api/texts/{text_id}/revisions").json() == []
+
+    cut = client.post(f"/api/texts/{text_id}/revisions", json={"author": "Chair"})
+    assert cut.status_code == 201
+    assert cut.headers["location"] == f"/api/texts/{text_id}/revisions/1"
+    assert (cut.json()["label"], cut.json()["author"]) == ("Rev.1", "Chair")
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Chair's text"})
+
+    listed = client.get(f"/api/texts/{text_id}/revisions").json()
+    assert [(r["number"], r["label"]) for r in listed] == [(1, "Rev.1"), (2, "Chair's text")]
+    assert listed[1]["previous_hash"] == listed[0]["hash"]
+    one = client.get(f"/api/texts/{text_id}/revisions/Rev.1").json()
+    assert "Parties [shall][should] take action." in one["bracketed"]
+    assert one["statistics"]["brackets"] == 2
+
+
+def test_a_label_in_use_and_an_unknown_text_are_clear_errors(
+    client: TestClient, text_id: str
+) -> None:
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+    again = client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+    assert again.status_code == 409 and "already labelled 'Rev.1'" in again.json()["error"]
+    missing = client.get("/api/texts/nosuchtext/revisions")
+    assert missing.status_code == 404 and "nosuchtext" in missing.json()["error"]
+    bad = client.post(f"/api/texts/{text_id}/revisions", content=b"[1]")
+    assert bad.status_code == 400
+
+
+def test_verification_tells_an_altered_revision(
+    client: TestClient, store: Store, text_id: str
+) -> None:
+    client.post(f"/api/texts/{text_id}/revisions", json={})
+    assert client.get(f"/api/texts/{text_id}/verification").json()["intact"] is True
+    with store.engine.begin() as conn:
+        conn.execute(sql("DROP TRIGGER revisions_immutable"))
+        conn.execute(sql("UPDATE revisions SET author = 'someone else'"))
+    checked = client.get(f"/api/texts/{text_id}/verification").json()
+    assert checked["intact"] is False
+    assert checked["problems"] == [{"number": 1, "problem": "the record does not match its hash"}]
+
+
+def test_the_history_of_a_clause_by_citation_with_filters(
+    client: TestClient, store: Store, text_id: str
+) -> None:
+    edit(store, text_id, "connection:ana;party=EU", 0, "All ")
+    edit(store, text_id, "connection:ana;party=EU", 4, "the ")
+
+    history = client.get(f"/api/texts/{text_id}/clauses/Article 1.1/history").json()
+    assert [(e["kind"], e["changes"]) for e in history["entries"]] == [("added", 1), ("edited", 2)]
+    assert history["entries"][1]["inline"] == "{+All the +}Parties [shall][should] take action."
+    only_eu = client.get(
+        f"/api/texts/{text_id}/clauses/Article 1.1/history", params={"party": "EU"}
+    ).json()
+    assert [e["kind"] for e in only_eu["entries"]] == ["edited"]
+    whole = client.get(
+        f"/api/texts/{text_id}/clauses/Article 1/history", params={"subtree": "1"}
+    ).json()
+    assert whole["count"] == 4  # the article, its two paragraphs, and the edit
+    wrong = client.get(f"/api/texts/{text_id}/clauses/Article 1.1/history?kind=typo")
+    assert wrong.status_code == 400 and "unknown kind" in wrong.json()["error"]
+    assert client.get(f"/api/texts/{text_id}/clauses/Article 9/history").status_code == 404
+
+
+def test_a_clause_as_it_stood_and_a_diff_between_revisions(
+    client: TestClient, store: Store, text_id: str
+) -> None:
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+    edit(store, text_id, "connection:ana", 0, "All ")
+
+    then = client.get(
+        f"/api/texts/{text_id}/clauses/Article 1.1/at", params={"revision": "Rev.1"}
+    ).json()
+    assert then["words"] == "1. Parties [shall][should] take action."
+    diff = client.get(f"/api/texts/{text_id}/diff", params={"from": "Rev.1", "to": "now"}).json()
+    assert (diff["from"], diff["to"], diff["counts"]["words"]) == ("Rev.1", "now", 1)
+    [changed] = diff["clauses"]
+    assert changed["reference"] == "Article 1 › 1."
+    assert changed["ops"][0] == ["insert", "All "]
+    assert client.get(f"/api/texts/{text_id}/diff?from=Rev.1").status_code == 400
+    assert client.get(f"/api/texts/{text_id}/diff?from=Rev.7&to=now").status_code == 409
+
+
+def test_a_restore_goes_through_the_room_to_everyone_editing(
+    client: TestClient, store: Store, text_id: str
+) -> None:
+    with client.websocket_connect(f"/ws/{text_id}") as websocket:
+        replica = NegotiationText()  # a delegate's editor, synced through the room
+        websocket.receive_bytes()  # the server's state vector
+        websocket.send_bytes(protocol.sync_step1(replica.doc.get_state()))
+        _apply_frames(websocket, replica, until=lambda: "take action" in _words(replica))
+        cut = client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+        assert cut.status_code == 201
+        _apply_frames(websocket, replica, until=lambda: replica.get_meta("revision") == "Rev.1")
+        paragraph = next(r.id for r in replica.clauses() if "take action" in str(r.words))
+        with recording(replica) as updates:
+            insert_words(replica, paragraph, 0, "All ")
+        websocket.send_bytes(protocol.sync_update(updates[0]))
+
+        restored = client.post(
+            f"/api/texts/{text_id}/clauses/Article 1.1/restore",
+            json={"to": "Rev.1", "person": "Chair"},
+        )
+        assert restored.status_code == 201, restored.text
+        assert restored.json()["words"] == "1. Parties [shall][should] take action."
+        _apply_frames(websocket, replica, until=lambda: "All " not in _words(replica))
+
+    history = client.get(f"/api/texts/{text_id}/clauses/Article 1.1/history").json()
+    last = history["entries"][-1]
+    assert (last["kind"], last["person"], last["detail"]["rev"]) == ("restored", "Chair", "Rev.1")
+    bad = client.post(f"/api/texts/{text_id}/clauses/Article 1.1/restore", json={"to": "now"})
+    assert bad.status_code == 400
+
+
+def _words(text: NegotiationText) -> str:
+    return " ".join(str(r.words) for r in text.clauses())
+
+
+def _apply_frames(websocket, text: NegotiationText, until) -> None:
+    """Apply what the server sends until `until()` holds (a handful of frames at most;
+    the app's keep-alive frames are 5 s apart, so a missing change fails in seconds)."""
+    for _ in range(8):
+        if until():
+            return
+        frame = protocol.decode(websocket.receive_bytes())
+        if frame.type == protocol.MessageType.SYNC and frame.sync != protocol.SyncType.STEP1:
+            text.doc.apply_update(frame.payload)
+    raise AssertionError("the expected change never arrived")

@@ -1,0 +1,386 @@
+"""HTTP routes for revisions, clause history, diffs and restore (`routes`, for the app).
+
+    GET  /api/texts/{id}/revisions                     the revisions, oldest first
+    POST /api/texts/{id}/revisions                     cut the next one {"label", "author"}
+    GET  /api/texts/{id}/revisions/{rev}               one revision, with its text
+    GET  /api/texts/{id}/verification                  is the hash chain intact?
+    GET  /api/texts/{id}/clauses/{clause}/history      ?party ?person ?kind ?since ?until
+                                                       ?subtree=1 ?limit
+    GET  /api/texts/{id}/clauses/{clause}/at           ?revision=REV (or "now") ?subtree=1
+    GET  /api/texts/{id}/diff                          ?from=A &to=B (revisions or "now")
+                                                       ?clause=C ?all=1
+    POST /api/texts/{id}/clauses/{clause}/restore      {"to": REV, "person", "party"}
+
+A clause is named by its id or a citation ("Article 2", "2.1(a)"). Errors are JSON
+`{"error": …, "detail": …}` as in `web.app`. The store is `request.app.state.store`.
+
+Changes (a revision's label, a restore) go through the text's room when the app runs
+rooms (`request.app.state.rooms`), as any client's edit does: judged, applied, stored,
+sent to everyone editing. Without rooms they are appended to the store directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crdt_sync import history_store as hs
+from crdt_sync.store import Store, UnknownText
+from drafting.diffs import clause_rendering, diff_texts, find_clause
+from drafting.history import make_origin
+from drafting.permissions import Actor
+from drafting.redraft import RedraftError, restore_clause
+from drafting.revisions import NOW, RevisionError, default_label, label_update
+from drafting.schema import NegotiationText
+from drafting.views import bracketed_text, clean_text
+from drafting.vocabulary import Role
+
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_LIMIT = 1000
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class _Failure(Exception):
+    def __init__(self, status: int, error: str, detail: Any = None) -> None:
+        super().__init__(error)
+        self.status, self.error, self.detail = status, error, detail
+
+
+def _json_errors(handler: Handler) -> Handler:
+    """Errors as JSON, whichever app the routes are mounted in."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except _Failure as failure:
+            body = {"error": failure.error, "detail": failure.detail}
+            return JSONResponse(body, status_code=failure.status)
+        except UnknownText as error:
+            return JSONResponse({"error": str(error), "detail": None}, status_code=404)
+        except KeyError as error:
+            message = str(error.args[0] if error.args else error)
+            return JSONResponse({"error": message, "detail": None}, status_code=404)
+        except (RevisionError, RedraftError) as error:
+            return JSONResponse({"error": str(error), "detail": None}, status_code=409)
+
+    return wrapped
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+# -- revisions ---------------------------------------------------------------------------------
+
+
+@_json_errors
+async def list_revisions(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    revisions = await run_in_threadpool(hs.list_revisions, _store(request), text_id)
+    return JSONResponse([_revision_json(text_id, r) for r in revisions])
+
+
+@_json_errors
+async def cut_revision(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    body = await _body(request)
+    store = _store(request)
+    author = _string(body, "author")
+    existing = await run_in_threadpool(hs.list_revisions, store, text_id)
+    label = _string(body, "label") or default_label(len(existing) + 1)
+    if any(r.label == label for r in existing):
+        raise _Failure(409, f"a revision is already labelled {label!r}", {"label": label})
+    text = await _current(request, text_id)
+    update = label_update(text, label)
+    origin = make_origin("http", person=author, action="revise")
+    ids = await _apply(request, text_id, [update] if update != hs.EMPTY_UPDATE else [], origin)
+    up_to = ids[-1] if ids else await run_in_threadpool(hs.last_update_id, store, text_id)
+    revision = await run_in_threadpool(
+        lambda: hs.record_revision(store, text_id, up_to=up_to, label=label, author=author)
+    )
+    body = _revision_json(text_id, revision)
+    return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
+
+
+@_json_errors
+async def get_revision(request: Request) -> Response:
+    text_id, ref = request.path_params["text_id"], request.path_params["revision"]
+
+    def read() -> dict[str, Any]:
+        revision = hs.get_revision(_store(request), text_id, ref)
+        text = revision.open()
+        clean = clean_text(text)
+        return {
+            **_revision_json(text_id, revision),
+            "bracketed": bracketed_text(text),
+            "clean": {"text": clean.text, "open_brackets": len(clean.open_brackets)},
+        }
+
+    return JSONResponse(await run_in_threadpool(read))
+
+
+@_json_errors
+async def verification(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    store = _store(request)
+    problems = await run_in_threadpool(hs.verify_revisions, store, text_id)
+    revisions = await run_in_threadpool(hs.list_revisions, store, text_id)
+    return JSONResponse(
+        {
+            "intact": not problems,
+            "revisions": len(revisions),
+            "head": revisions[-1].hash if revisions else None,
+            "problems": [{"number": p.number, "problem": p.what} for p in problems],
+        }
+    )
+
+
+# -- history --------------------------------------------------------------------------------------
+
+
+@_json_errors
+async def clause_history(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    store = _store(request)
+    clause = await _clause(request, text_id)
+    query = request.query_params
+    limit = _integer(query.get("limit"), DEFAULT_LIMIT)
+    try:
+        entries = await run_in_threadpool(
+            lambda: hs.clause_history(
+                store,
+                text_id,
+                clause,
+                subtree=_flag(query.get("subtree")),
+                party=query.get("party"),
+                person=query.get("person"),
+                kind=query.get("kind"),
+                since=_time(query.get("since")),
+                until=_time(query.get("until")),
+            )
+        )
+    except ValueError as error:  # an unknown kind
+        raise _Failure(400, str(error), {"kind": query.get("kind")}) from None
+    shown = entries[-limit:] if limit else entries
+    return JSONResponse(
+        {
+            "clause": clause,
+            "count": len(entries),
+            "entries": [e.to_json() for e in shown],
+        }
+    )
+
+
+@_json_errors
+async def clause_at(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    clause = await _clause(request, text_id)
+    ref = request.query_params.get("revision", NOW)
+    name, then = await run_in_threadpool(hs.open_state, _store(request), text_id, ref)
+    if not then.has_clause(clause):
+        raise _Failure(404, f"clause {clause!r} did not exist in {name}", {"revision": name})
+    subtree = _flag(request.query_params.get("subtree"))
+    return JSONResponse(
+        {
+            "clause": clause,
+            "revision": name,
+            "words": clause_rendering(then, clause, subtree=subtree),
+        }
+    )
+
+
+@_json_errors
+async def diff(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    query = request.query_params
+    if "from" not in query or "to" not in query:
+        raise _Failure(400, "say what to compare: ?from=REV&to=REV (a label, a number or now)")
+    store = _store(request)
+    old_name, old = await run_in_threadpool(hs.open_state, store, text_id, query["from"])
+    new_name, new = await run_in_threadpool(hs.open_state, store, text_id, query["to"])
+    clause = None
+    if query.get("clause"):
+        clause = _find(new, query["clause"], fallback=old)
+    result = await run_in_threadpool(lambda: diff_texts(old, new, clause=clause))
+    body = result.to_json()
+    if _flag(query.get("all")):
+        body["clauses"] = [c.to_json() for c in result.clauses]
+    return JSONResponse({"from": old_name, "to": new_name, **body})
+
+
+@_json_errors
+async def restore(request: Request) -> Response:
+    text_id = request.path_params["text_id"]
+    body = await _body(request)
+    to = _string(body, "to")
+    if not to or to.lower() == NOW:
+        raise _Failure(400, 'say which revision to restore from: {"to": "Rev.2"}')
+    store = _store(request)
+    clause = await _clause(request, text_id)
+    revision = await run_in_threadpool(hs.get_revision, store, text_id, to)
+    text = await _current(request, text_id)
+    updates = await run_in_threadpool(restore_clause, text, clause, revision.open())
+    origin = make_origin(
+        "http",
+        person=_string(body, "person"),
+        party=_string(body, "party"),
+        action="restore",
+        rev=revision.label,
+    )
+    ids = await _apply(request, text_id, updates, origin)
+    return JSONResponse(
+        {
+            "clause": clause,
+            "restored_from": revision.label,
+            "changes": ids,
+            "words": clause_rendering(text, clause),
+        },
+        status_code=201 if ids else 200,
+    )
+
+
+# -- writing through the room ---------------------------------------------------------------------
+
+
+@dataclass
+class _Sender:
+    """Who sends a change made over HTTP, as the room sees a connection. The HTTP API has
+    no sign-in yet (issue 4): like every connection today, it acts as the chair."""
+
+    origin: str
+    actor: Actor
+
+
+async def _current(request: Request, text_id: str) -> NegotiationText:
+    """A copy of the text as it stands: the room's document if it is open (it may hold
+    edits not yet on disk), else the store's."""
+    rooms = getattr(request.app.state, "rooms", None)
+    room = rooms.get(text_id) if rooms is not None else None
+    if room is not None:
+        return NegotiationText.from_update(room.doc.get_update())
+    return await run_in_threadpool(hs.text_at, _store(request), text_id)
+
+
+async def _apply(
+    request: Request, text_id: str, updates: Sequence[bytes], origin: str
+) -> list[int]:
+    """Log ids of `updates`, applied as a client's edits are."""
+    if not updates:
+        return []
+    rooms = getattr(request.app.state, "rooms", None)
+    if rooms is None:
+        return await run_in_threadpool(
+            hs.append_updates, _store(request), text_id, list(updates), origin
+        )
+    from crdt_sync.connection import Closed
+
+    room = await rooms.open(text_id)
+    sender = _Sender(origin, Actor.of(Role.CHAIR))
+    ids = []
+    try:
+        for update in updates:
+            # The room's own path for an update (judged, applied, committed, fanned out);
+            # a public Room method for local changes would be the better door.
+            room._accept_update(sender, update)
+            ids.append(await asyncio.shield(room._last_commit))
+    except Closed as closed:
+        raise _Failure(409, f"the server refused the change: {closed.reason}") from None
+    finally:
+        rooms.release(room)
+    return ids
+
+
+# -- request details -------------------------------------------------------------------------------
+
+
+async def _clause(request: Request, text_id: str) -> str:
+    text = await _current(request, text_id)
+    return _find(text, request.path_params["clause"])
+
+
+def _find(text: NegotiationText, reference: str, fallback: NegotiationText | None = None) -> str:
+    for candidate in (text, fallback):
+        if candidate is None:
+            continue
+        try:
+            return find_clause(candidate, reference)
+        except KeyError:
+            continue
+    raise _Failure(404, f"no clause {reference!r} in this text", {"clause": reference})
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise _Failure(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise _Failure(400, "the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _Failure(400, "the request body must be a JSON object")
+    return body
+
+
+def _string(body: dict[str, Any], key: str) -> str:
+    value = body.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Failure(400, f"{key!r} must be a string", {key: value})
+    return value.strip()
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
+def _integer(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise _Failure(400, f"limit must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Failure(400, f"{value!r} is not a time (ISO 8601)", {"time": value}) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _revision_json(text_id: str, revision: Any) -> dict[str, Any]:
+    return {
+        **revision.summary(),
+        "url": f"/api/texts/{text_id}/revisions/{revision.number}",
+    }
+
+
+routes = [
+    Route("/api/texts/{text_id}/revisions", list_revisions, methods=["GET"]),
+    Route("/api/texts/{text_id}/revisions", cut_revision, methods=["POST"]),
+    Route("/api/texts/{text_id}/revisions/{revision}", get_revision, methods=["GET"]),
+    Route("/api/texts/{text_id}/verification", verification, methods=["GET"]),
+    Route("/api/texts/{text_id}/clauses/{clause}/history", clause_history, methods=["GET"]),
+    Route("/api/texts/{text_id}/clauses/{clause}/at", clause_at, methods=["GET"]),
+    Route("/api/texts/{text_id}/clauses/{clause}/restore", restore, methods=["POST"]),
+    Route("/api/texts/{text_id}/diff", diff, methods=["GET"]),
+]

@@ -1,0 +1,217 @@
+'use strict'
+// Concurrent trace replay (josephg/editing-traces "concurrent" format), one client per agent.
+//
+//   node bench/js/replay.cjs plan '{"trace": "friendsforever.json.gz", "out": "plan.json",
+//                                   "limit": N}'   (N: the first N transactions only)
+//   node bench/js/replay.cjs play '{"plan": "plan.json", "agent": 0, "url": …, "room": …}'
+//
+// A transaction's positions are relative to the document its *parents* name, i.e. to its
+// agent's view at that moment, not to the live document (which may already hold the other
+// agent's concurrent edits). `plan` replays the trace offline with one Y.Doc per agent,
+// each brought to exactly the parents' version before each transaction, and records every
+// edit by the identity of the characters it touches: "insert S after character (client,
+// clock)", "delete characters (client, clock…)". Agents get fixed client ids, so the ids
+// are the same in the live replay. It also records, per transaction, the other agents'
+// clocks its parents include (what must have arrived before it may be applied).
+//
+// `play` is one live client (a real WebsocketProvider): as soon as its own next
+// transaction's dependencies have arrived through the server it applies it, resolving
+// character ids to current indices (Yjs relative positions). The trace has no concurrent
+// inserts at one location, so every CRDT must converge to its endContent.
+
+const fs = require('fs')
+const zlib = require('zlib')
+const { Y, now, emit, onCommands, openProvider, whenSynced, sleep } = require('./common.cjs')
+
+const [mode, rawConfig] = process.argv.slice(2)
+const config = JSON.parse(rawConfig)
+const CLIENT_BASE = 7000001
+const clientOf = (agent) => CLIENT_BASE + agent
+
+// -- plan --------------------------------------------------------------------------------
+const idAt = (text, index) => {
+  const item = Y.createRelativePositionFromTypeIndex(text, index, 0).item
+  return [item.client, item.clock]
+}
+
+/** Group character ids into runs [client, clock, length]. */
+const runs = (ids) => {
+  const out = []
+  for (const [client, clock] of ids) {
+    const last = out[out.length - 1]
+    if (last && last[0] === client && last[1] + last[2] === clock) last[2] += 1
+    else out.push([client, clock, 1])
+  }
+  return out
+}
+
+const codePointsToUtf16 = (s, position) => {
+  let offset = 0
+  for (let k = 0; k < position; k++) offset += s.codePointAt(offset) > 0xffff ? 2 : 1
+  return offset
+}
+
+const planOps = (text, patches, ascii) => {
+  const ops = []
+  for (const [position, deleted, inserted] of patches) {
+    const content = ascii ? null : text.toString()
+    const at = ascii ? position : codePointsToUtf16(content, position)
+    const end = ascii ? position + deleted : codePointsToUtf16(content, position + deleted)
+    if (end > at) {
+      const ids = []
+      for (let k = at; k < end; k++) ids.push(idAt(text, k))
+      ops.push({ del: runs(ids) })
+      text.delete(at, end - at)
+    }
+    if (inserted.length > 0) {
+      ops.push({ after: at === 0 ? null : idAt(text, at - 1), text: inserted })
+      text.insert(at, inserted)
+    }
+  }
+  return ops
+}
+
+const plan = () => {
+  const started = now()
+  const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(config.trace)).toString('utf8'))
+  const ascii = trace.txns.every((t) => t.patches.every(([, , s]) => /^[\x00-\x7f]*$/.test(s)))
+  const agents = trace.numAgents
+  const docs = []
+  const applied = []
+  for (let a = 0; a < agents; a++) {
+    const doc = new Y.Doc({ gc: false })
+    doc.clientID = clientOf(a)
+    docs.push(doc)
+    applied.push(new Set())
+  }
+  const updates = []
+  const txns = []
+  const limit = Math.min(config.limit || trace.txns.length, trace.txns.length)
+  trace.txns.slice(0, limit).forEach((txn, i) => {
+    const a = txn.agent
+    const doc = docs[a]
+    const stack = [...txn.parents]
+    while (stack.length > 0) {
+      const j = stack.pop()
+      if (applied[a].has(j)) continue
+      applied[a].add(j)
+      Y.applyUpdate(doc, updates[j])
+      stack.push(...trace.txns[j].parents)
+    }
+    const needs = []
+    for (let b = 0; b < agents; b++) {
+      const clock = Y.getState(doc.store, clientOf(b))
+      if (b !== a && clock > 0) needs.push([clientOf(b), clock])
+    }
+    let update = new Uint8Array()
+    const capture = (u) => { update = u }
+    doc.on('update', capture)
+    let ops = []
+    doc.transact(() => { ops = planOps(doc.getText('bench'), txn.patches, ascii) })
+    doc.off('update', capture)
+    updates.push(update)
+    applied[a].add(i)
+    txns.push({ agent: a, needs, ops })
+  })
+  const merged = new Y.Doc()
+  for (const doc of docs) Y.applyUpdate(merged, Y.encodeStateAsUpdate(doc))
+  // A prefix of the trace has no endContent of its own: the offline result stands for it.
+  const content = merged.getText('bench').toString()
+  const planOk = limit < trace.txns.length || content === trace.endContent
+  fs.writeFileSync(config.out, JSON.stringify({
+    agents,
+    clients: docs.map((d) => d.clientID),
+    endContent: limit < trace.txns.length ? content : trace.endContent,
+    txns
+  }))
+  emit('planned', { txns: txns.length, agents, planOk, ms: now() - started })
+}
+
+// -- play --------------------------------------------------------------------------------
+const indexOf = (doc, client, clock, assoc) => {
+  const position = Y.createRelativePositionFromJSON({ item: { client, clock }, assoc })
+  return Y.createAbsolutePositionFromRelativePosition(position, doc).index
+}
+
+const applyOps = (doc, ops) => {
+  const text = doc.getText('bench')
+  for (const op of ops) {
+    if (op.del) {
+      for (const [client, clock, length] of op.del) {
+        for (let k = 0; k < length; k++) {
+          const item = Y.getItem(doc.store, Y.createID(client, clock + k))
+          if (item.deleted) continue // the other agent deleted it too
+          text.delete(indexOf(doc, client, clock + k, 0), 1)
+        }
+      }
+    } else {
+      const at = op.after === null ? 0 : indexOf(doc, op.after[0], op.after[1], -1)
+      text.insert(at, op.text)
+    }
+  }
+}
+
+const play = async () => {
+  const { endContent, txns } = JSON.parse(fs.readFileSync(config.plan, 'utf8'))
+  const agent = config.agent
+  const mine = txns.filter((t) => t.agent === agent)
+  const doc = new Y.Doc({ gc: false })
+  doc.clientID = clientOf(agent)
+  const text = doc.getText('bench')
+  const state = { user: { name: `Agent ${agent}`, color: agent ? '#b00' : '#00b' }, clause: 'art-1' }
+  const provider = openProvider(config.url, config.room, doc, state)
+  let wake = null
+  doc.on('update', () => {
+    if (wake !== null) wake()
+  })
+  const ready = (needs) => needs.every(([client, clock]) => Y.getState(doc.store, client) >= clock)
+  const waitUntil = async (condition, deadline) => {
+    while (!condition()) {
+      if (now() > deadline) return false
+      await new Promise((resolve) => {
+        wake = resolve
+        setTimeout(resolve, 50)
+      })
+      wake = null
+    }
+    return true
+  }
+  const synced = await whenSynced(provider, 30000)
+  emit('ready', { synced, txns: mine.length })
+  onCommands({
+    go: async () => {
+      const t0 = now()
+      const deadline = t0 + (config.timeoutMs || 120000)
+      let waits = 0
+      for (const txn of mine) {
+        if (!ready(txn.needs)) {
+          waits += 1
+          if (!(await waitUntil(() => ready(txn.needs), deadline))) break
+        }
+        doc.transact(() => applyOps(doc, txn.ops))
+        await new Promise(setImmediate)
+      }
+      const tOwn = now()
+      const converged = await waitUntil(() => text.toString() === endContent, deadline)
+      emit('done', {
+        t0,
+        tOwn,
+        tConverged: now(),
+        converged,
+        waits,
+        length: text.length,
+        expectedLength: endContent.length,
+        closeCodes: provider.closeCodes
+      })
+    },
+    exit: async () => {
+      provider.destroy()
+      await sleep(100)
+      process.exit(0)
+    }
+  })
+}
+
+if (mode === 'plan') plan()
+else if (mode === 'play') play().catch((error) => emit('error', { message: String(error.stack || error) }))
+else throw new Error(`unknown mode ${mode}`)

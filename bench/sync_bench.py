@@ -1,0 +1,370 @@
+"""Benchmark of the sync server against its peers: printed tables, not tests.
+
+    /tmp/venv/bin/python bench/sync_bench.py            # everything, ~15 minutes
+    /tmp/venv/bin/python bench/sync_bench.py --quick    # a smaller version, ~3 minutes
+    ... --sizes 10,50,200,500 --servers travaux,pycrdt-websocket,node
+    ... --scenarios fanout,ingest,replay,cold,idle --json results.json --keep
+
+Side by side in the same run, under the same load, on loopback: this server (`travaux
+serve` on SQLite), the stock pycrdt-websocket server with its SQLite store, and the Node
+reference server `@y/websocket-server`. Load comes from separate Node processes of real
+y-websocket clients (bench/js/). Scenarios (issue 3): fan-out latency at N clients, ingest
+of the automerge-paper trace, concurrent replay of friendsforever, cold load and idle
+memory. Every server and load process is stopped at the end of its run; runs that pass
+their time limit are reported as "did not finish".
+
+Editing traces: josephg/editing-traces, CC BY 4.0 (see /work/shared/bench-data/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench_procs import QUIET, install_cleanup, kill_all
+from bench_report import (
+    cold_table,
+    fanout_ratios,
+    fanout_table,
+    idle_table,
+    ingest_table,
+    machine,
+    replay_table,
+)
+from bench_scenarios import (
+    INGEST_JS,
+    NODE,
+    REPLAY_JS,
+    ColdResult,
+    FanoutResult,
+    IdleResult,
+    IngestData,
+    IngestResult,
+    Options,
+    ReplayResult,
+    cold_log_runs,
+    cold_run,
+    fanout_run,
+    idle_run,
+    ingest_run,
+    replay_run,
+)
+from bench_servers import SERVER_NAMES, ServerKind, Travaux, make_server
+
+DATA = Path("/work/shared/bench-data")
+COP21_DRAFT = Path("/work/shared/corpus/cop21/draft-agreement-23-oct-2015.md")
+CACHE = Path.home() / ".cache" / "travaux-bench"
+SCENARIOS = ("fanout", "ingest", "replay", "cold", "idle")
+OURS, REFERENCE = "travaux", "node"
+
+
+@dataclasses.dataclass
+class Results:
+    fanout: list[FanoutResult] = dataclasses.field(default_factory=list)
+    ingest: list[IngestResult] = dataclasses.field(default_factory=list)
+    replay: list[ReplayResult] = dataclasses.field(default_factory=list)
+    cold: list[ColdResult] = dataclasses.field(default_factory=list)
+    idle: list[IdleResult] = dataclasses.field(default_factory=list)
+
+
+# -- arguments -------------------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Sync server benchmark: this server, pycrdt-websocket and the Node "
+        "reference server side by side (printed tables).",
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, ~3 minutes")
+    parser.add_argument("--sizes", help="clients per fan-out run (default 10,50,200,500)")
+    parser.add_argument("--servers", default=",".join(SERVER_NAMES), help="default: %(default)s")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="default: %(default)s")
+    parser.add_argument("--duration", type=float, help="seconds of typing per fan-out run")
+    parser.add_argument(
+        "--light-sizes",
+        help="fan-out sizes to run again with light readers (raw sockets reading update "
+        "metadata) besides real clients; default 500 (none with --quick)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each server start, wait up to SECONDS for other processes on the "
+        "machine to use < 25%% of a core (default: do not wait)",
+    )
+    parser.add_argument("--workdir", type=Path, help="where servers keep their files")
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    for name in args.servers.split(","):
+        if name not in SERVER_NAMES:
+            parser.error(f"unknown server {name!r}; choose among {', '.join(SERVER_NAMES)}")
+    for name in args.scenarios.split(","):
+        if name not in SCENARIOS:
+            parser.error(f"unknown scenario {name!r}; choose among {', '.join(SCENARIOS)}")
+    return args
+
+
+def make_options(args: argparse.Namespace, workdir: Path) -> Options:
+    default_sizes = "10,50" if args.quick else "10,50,200,500"
+    sizes = tuple(int(s) for s in (args.sizes or default_sizes).split(","))
+    light = args.light_sizes if args.light_sizes is not None else ("" if args.quick else "500")
+    light_sizes = tuple(int(s) for s in light.split(",") if s)
+    if args.quick:
+        return Options(
+            workdir=workdir, quick=True, sizes=sizes, light_sizes=light_sizes,
+            duration=args.duration or 8.0, drain=5.0,
+            ingest_count=30_000, ingest_limit=20.0, replay_txns=8_000, replay_limit=60.0,
+            cold_reps=1, cold_log=False, idle_rooms=20, idle_clients=100, settle=2.0,
+        )  # fmt: skip
+    return Options(
+        workdir=workdir, quick=False, sizes=sizes, light_sizes=light_sizes,
+        duration=args.duration or 15.0,
+    )  # fmt: skip
+
+
+# -- cached inputs ---------------------------------------------------------------------------
+def _cache_dir(name: str, source: Path, extra: str = "") -> Path:
+    stat = source.stat()
+    key = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime}:{extra}".encode()).hexdigest()
+    return CACHE / f"{name}-{key[:12]}"
+
+
+def _node_step(args: list[str], what: str) -> dict[str, Any]:
+    print(f"  preparing {what} (once; cached in {CACHE}) …", flush=True)
+    run = subprocess.run([NODE, *args], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{run.stderr[-2000:]}")
+    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+def ingest_data() -> IngestData:
+    trace = DATA / "automerge-paper.json.gz"
+    directory = _cache_dir("automerge-paper", trace)
+    if not (directory / "final.bin").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"trace": str(trace), "out": str(directory)}
+        event = _node_step([str(INGEST_JS), "generate", json.dumps(config)], "the ingest updates")
+        if not event.get("matchesEndContent"):
+            raise SystemExit("replaying automerge-paper did not give its endContent")
+    return IngestData.load(directory)
+
+
+def replay_plan(txns: int | None) -> tuple[Path, str]:
+    trace = DATA / "friendsforever.json.gz"
+    directory = _cache_dir("friendsforever", trace, str(txns))
+    plan = directory / "plan.json"
+    if not plan.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {"trace": str(trace), "out": str(plan)}
+        if txns is not None:
+            config["limit"] = txns
+        event = _node_step([str(REPLAY_JS), "plan", json.dumps(config)], "the replay plan")
+        if not event.get("planOk"):
+            plan.unlink()
+            raise SystemExit("the offline replay of friendsforever did not converge")
+    return plan, str(json.loads(plan.read_text())["endContent"])
+
+
+def cop21_update() -> bytes:
+    from drafting.importing import import_markdown
+
+    return bytes(import_markdown(COP21_DRAFT.read_text(encoding="utf-8")).text.to_update())
+
+
+# -- running ---------------------------------------------------------------------------------
+def section(title: str, started: float) -> None:
+    print(f"\n## {title}   (t+{time.monotonic() - started:.0f} s)\n", flush=True)
+
+
+def progress(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+def run_fanout(servers: list[ServerKind], options: Options, results: Results) -> None:
+    runs = [(n, "real") for n in options.sizes] + [(n, "light") for n in options.light_sizes]
+    stalled: dict[str, int] = {}  # server -> smallest N whose clients did not all join
+    for n, readers in runs:
+        for kind in servers:
+            if kind.name in stalled and n >= stalled[kind.name]:
+                result = FanoutResult(kind.name, n, 0, readers)
+                result.status = f"not run: its clients did not all join at N={stalled[kind.name]}"
+            else:
+                result = fanout_run(kind, n, options, readers)
+            joined = not result.status.startswith(("did not finish: join", "not run"))
+            if not joined and kind.name not in stalled:
+                stalled[kind.name] = n
+            results.fanout.append(result)
+            p99 = "-" if result.p99 is None else f"{result.p99:.1f} ms"
+            progress(f"{kind.name:17} N={n:<4} {readers:5} p99 {p99:>10}  {result.status}")
+    print()
+    print(fanout_table(results.fanout))
+    if any(k.name == OURS for k in servers) and any(k.name == REFERENCE for k in servers):
+        print(f"\nRatios, {OURS} against the Node reference server:\n")
+        print(fanout_ratios(results.fanout, OURS, REFERENCE))
+
+
+def run_ingest(servers: list[ServerKind], options: Options, results: Results) -> None:
+    data = ingest_data()
+    for kind in servers:
+        result = ingest_run(kind, data, options)
+        results.ingest.append(result)
+        progress(f"{kind.name:17} {result.status}")
+    print()
+    print(ingest_table(results.ingest))
+    ours = next((r for r in results.ingest if r.server == OURS), None)
+    node = next((r for r in results.ingest if r.server == REFERENCE), None)
+    if ours is not None and node is not None and node.visible_rate:
+        durable = (
+            "-" if ours.durable_rate is None else f"{ours.durable_rate / node.visible_rate:.2f}"
+        )
+        visible = (
+            "-" if ours.visible_rate is None else f"{ours.visible_rate / node.visible_rate:.2f}"
+        )
+        print(
+            f"\nRatio {OURS}/{REFERENCE} (Node keeps updates in memory only): durable "
+            f"{durable}, second client complete {visible}"
+        )
+
+
+def run_replay(servers: list[ServerKind], options: Options, results: Results) -> None:
+    plan, expected = replay_plan(options.replay_txns)
+    for kind in servers:
+        result = replay_run(kind, plan, expected, options)
+        results.replay.append(result)
+        progress(f"{kind.name:17} converged={result.converged} {result.status}")
+    print()
+    print(replay_table(results.replay))
+
+
+def run_cold(servers: list[ServerKind], options: Options, results: Results) -> None:
+    data = ingest_data()
+    documents = [
+        ("automerge-paper (final doc)", data.final_update),
+        ("COP21 draft 23 Oct 2015", cop21_update()),
+    ]
+    for kind in servers:
+        for label, update in documents:
+            results.cold.append(cold_run(kind, label, update, options.cold_reps))
+        if options.cold_log and isinstance(kind, Travaux):
+            results.cold.extend(cold_log_runs(kind, data, options.cold_reps))
+        progress(f"{kind.name:17} done")
+    print()
+    print(cold_table(results.cold))
+
+
+def run_idle(servers: list[ServerKind], options: Options, results: Results) -> None:
+    for kind in servers:
+        result = idle_run(kind, options)
+        results.idle.append(result)
+        progress(f"{kind.name:17} {result.status}")
+    print()
+    print(idle_table(results.idle))
+
+
+RUNNERS: dict[str, Callable[[list[ServerKind], Options, Results], None]] = {
+    "fanout": run_fanout,
+    "ingest": run_ingest,
+    "replay": run_replay,
+    "cold": run_cold,
+    "idle": run_idle,
+}
+TITLES = {
+    "fanout": "1. Fan-out: one room, 10 % of the clients typing 5 chars/s",
+    "ingest": "2. Ingest: automerge-paper, one update per keystroke, pipelined by one client",
+    "replay": "3. Concurrent replay: friendsforever, two clients at once",
+    "cold": "4a. Cold load: a stored document to the first synced client (server restarted)",
+    "idle": "4b. Memory: idle rooms and idle connections (server RSS deltas)",
+}
+
+
+# -- targets ---------------------------------------------------------------------------------
+def _verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("met" if ok else "NOT met")
+
+
+def targets(results: Results, options: Options) -> list[str]:
+    lines = []
+    ours = {r.n: r for r in results.fanout if r.server == OURS and r.readers == "real"}
+    reference = {r.n: r for r in results.fanout if r.server == REFERENCE and r.readers == "real"}
+    big = ours.get(500)
+    ok = None
+    if big is not None:
+        ok = bool(
+            big.finished and big.converged and big.p99 is not None and big.p99 <= 50
+            and big.rss_peak is not None and big.rss_peak <= 1024**3
+        )  # fmt: skip
+    detail = ""
+    if big is not None:
+        p99 = "-" if big.p99 is None else f"{big.p99:,.0f} ms"
+        rss = "-" if big.rss_peak is None else f"{big.rss_peak / 2**20:,.0f} MB"
+        delivered = f"{big.delivered:,}/{big.expected:,} delivered" if big.expected else ""
+        detail = f" (p99 {p99}, RSS peak {rss}, {delivered or big.status})"
+    lines.append(f"- 500 clients, p99 ≤ 50 ms and RSS ≤ 1 GB: {_verdict(ok)}{detail}")
+    ingest = next((r for r in results.ingest if r.server == OURS), None)
+    rate = None if ingest is None else ingest.durable_rate
+    ok = None if ingest is None else (rate is not None and rate >= 10_000)
+    scope = ""
+    if ingest is not None:
+        measured = f"{rate:,.0f}/s" if rate is not None else ingest.status
+        scope = f" ({measured} over {ingest.count:,} updates)"
+    lines.append(f"- ingest ≥ 10,000 durable updates/s: {_verdict(ok)}{scope}")
+    for n in sorted(set(ours) & set(reference)):
+        mine, theirs = ours[n], reference[n]
+        p99_ok = None
+        if mine.p99 is not None and theirs.p99 is not None:
+            p99_ok = mine.finished and mine.p99 <= theirs.p99
+        tput_ok = None
+        if mine.throughput is not None and theirs.throughput is not None:
+            tput_ok = mine.converged is True and mine.throughput >= 0.97 * theirs.throughput
+        lines.append(
+            f"- N={n}: p99 no worse than Node: {_verdict(p99_ok)}; throughput no worse "
+            f"than Node (all delivered, ≥ 0.97× its deliveries/s): {_verdict(tput_ok)}"
+        )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    install_cleanup()
+    QUIET.max_wait = args.wait_quiet
+    if not (Path(__file__).resolve().parents[1] / "node_modules" / "yjs").exists():
+        raise SystemExit("run `npm install` in the repository first (node_modules is missing)")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="travaux-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    options = make_options(args, workdir)
+    servers = [make_server(name, workdir) for name in args.servers.split(",")]
+    results = Results()
+    started = time.monotonic()
+    print("# Sync benchmark" + (" (--quick)" if options.quick else ""))
+    print(machine())
+    print(f"- working directory: {workdir}")
+    try:
+        for name in args.scenarios.split(","):
+            section(TITLES[name], started)
+            RUNNERS[name](servers, options, results)
+        section("Targets (issue 3)", started)
+        print("\n".join(targets(results, options)))
+    finally:
+        kill_all()
+        if args.json is not None:
+            payload = {"options": dataclasses.asdict(options), **dataclasses.asdict(results)}
+            args.json.write_text(json.dumps(payload, indent=1, default=str))
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    waited = f" (of which {QUIET.waited:.0f} s waiting for a quiet machine)" if QUIET.waited else ""
+    print(f"\ntotal {time.monotonic() - started:.0f} s{waited}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     from travaux.history_command import add_history_parsers
 
     add_export_parser(commands, parents=[common])
-    add_history_parsers(commands)
+    add_history_parsers(commands, parents=[common])
     return parser
 
 

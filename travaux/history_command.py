@@ -39,11 +39,15 @@ from drafting.revisions import Revision, RevisionError
 EXIT_ALTERED = 3
 
 
-def add_history_parsers(subparsers: Any) -> None:
-    """Register the history commands on the `travaux` command's subparsers."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", help="database to use (SQLAlchemy URL)")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """Register the history commands on the `travaux` command's subparsers; `parents`
+    brings `--db` and `-q` from the `travaux` command (standalone, they are added here)."""
+    if parents:
+        common = parents[0]
+    else:
+        common = argparse.ArgumentParser(add_help=False)
+        common.add_argument("--db", metavar="URL", help="database to use (SQLAlchemy URL)")
+        common.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     text = {"metavar": "TEXT", "help": "the id of a stored text (`travaux list`)"}
     clause = {"metavar": "CLAUSE", "help": 'a clause id, or a citation: "Article 2", "2.1(a)"'}
 

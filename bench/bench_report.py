@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import platform
 import statistics
@@ -45,6 +46,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def ms(value: float | None) -> str:
     if value is None:
         return "-"
+    if math.isinf(value):
+        return "∞"
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
@@ -63,6 +66,8 @@ def yes_no(value: bool | None) -> str:
 def ratio(ours: float | None, theirs: float | None) -> str:
     if ours is None or theirs is None or theirs == 0:
         return "-"
+    if math.isinf(ours) or math.isinf(theirs):
+        return "∞ vs ∞" if ours == theirs else ("∞" if math.isinf(ours) else "0")
     return f"{ours / theirs:.2f}"
 
 
@@ -140,9 +145,8 @@ def machine() -> str:
 def fanout_table(results: Sequence[FanoutResult]) -> str:
     headers = [
         "server", "N", "readers", "join s", "inserts/s", "delivered", "p50 ms", "p99 ms",
-        "max ms", "deliveries/s", "converged", "server CPU %", "load CPU %", "machine CPU %",
-        "others CPU %",
-        "RSS end/peak MB", "closes", "status",
+        "max ms", "p99 all ms", "deliveries/s", "converged", "server CPU %", "load CPU %",
+        "machine CPU %", "others CPU %", "RSS end/peak MB", "closes", "status",
     ]  # fmt: skip
     rows = []
     for r in results:
@@ -151,7 +155,7 @@ def fanout_table(results: Sequence[FanoutResult]) -> str:
         rows.append(
             [
                 r.server, str(r.n), r.readers, num(r.join_s, 1), num(r.insert_rate, 1),
-                delivered, ms(r.p50), ms(r.p99), ms(r.max), num(r.throughput),
+                delivered, ms(r.p50), ms(r.p99), ms(r.max), ms(r.p99_all), num(r.throughput),
                 yes_no(r.converged), num(r.cpu), num(r.load_cpu), num(r.machine_cpu),
                 num(r.other_cpu),
                 f"{mb(r.rss_end)} / {mb(r.rss_peak)}", closes, short(r.status),
@@ -169,13 +173,14 @@ def fanout_ratios(results: Sequence[FanoutResult], ours: str, reference: str) ->
             continue
         rows.append(
             [
-                str(n), readers, ms(mine.p99), ms(theirs.p99), ratio(mine.p99, theirs.p99),
+                str(n), readers, ms(mine.p99_all), ms(theirs.p99_all),
+                ratio(mine.p99_all, theirs.p99_all),
                 num(mine.throughput), num(theirs.throughput),
                 ratio(mine.throughput, theirs.throughput),
             ]
         )  # fmt: skip
     headers = [
-        "N", "readers", f"p99 {ours}", f"p99 {reference}", "p99 ratio (≤ 1 is better)",
+        "N", "readers", f"p99 all {ours}", f"p99 all {reference}", "p99 ratio (≤ 1 is better)",
         f"deliveries/s {ours}", f"deliveries/s {reference}", "throughput ratio (≥ 1 is better)",
     ]  # fmt: skip
     return table(headers, rows) if rows else "(no pair of runs to compare)"

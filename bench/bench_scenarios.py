@@ -80,6 +80,15 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def p99_of_expected(ordered: list[float], expected: int) -> float | None:
+    """The 99th percentile of all `expected` deliveries (ascending latencies of those that
+    arrived); infinite when more than 1 % never arrived."""
+    if expected == 0:
+        return None
+    rank = math.ceil(0.99 * expected)
+    return ordered[rank - 1] if rank <= len(ordered) else math.inf
+
+
 # == 1. fan-out ==================================================================================
 @dataclass
 class FanoutResult:
@@ -97,6 +106,9 @@ class FanoutResult:
     p90: float | None = None
     p99: float | None = None
     max: float | None = None
+    # p99 over every expected delivery, undelivered ones counting as infinitely late:
+    # comparable between servers that did not deliver the same share.
+    p99_all: float | None = None
     throughput: float | None = None  # deliveries per second
     converged: bool | None = None
     cpu: float | None = None  # server, % of one core, while typing
@@ -295,6 +307,7 @@ def _fill_fanout(result: FanoutResult, events: list[dict[str, Any]], cpu: float 
         result.p90 = percentile(latencies, 90)
         result.p99 = percentile(latencies, 99)
         result.max = latencies[-1]
+    result.p99_all = p99_of_expected(latencies, result.expected)
     first_typed = min(float(e["typingStart"]) for e in events if e.get("typingStart"))
     last_received = max(float(e["lastReceived"]) for e in events)
     if last_received > first_typed:

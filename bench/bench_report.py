@@ -71,7 +71,7 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.2f}"
 
 
-def short(status: str, width: int = 90) -> str:
+def short(status: str, width: int = 120) -> str:
     return status if len(status) <= width else status[: width - 1] + "…"
 
 
@@ -167,7 +167,8 @@ def fanout_table(results: Sequence[FanoutResult]) -> str:
 def fanout_ratios(results: Sequence[FanoutResult], ours: str, reference: str) -> str:
     by_key = {(r.server, r.n, r.readers): r for r in results}
     rows = []
-    for n, readers in sorted({(r.n, r.readers) for r in results}, key=lambda k: (k[1], k[0])):
+    pairs = sorted({(r.n, r.readers) for r in results}, key=lambda k: (k[1] != "real", k[0]))
+    for n, readers in pairs:
         mine, theirs = by_key.get((ours, n, readers)), by_key.get((reference, n, readers))
         if mine is None or theirs is None:
             continue

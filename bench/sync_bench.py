@@ -1,9 +1,10 @@
 """Benchmark of the sync server against its peers: printed tables, not tests.
 
-    /tmp/venv/bin/python bench/sync_bench.py            # everything, ~15 minutes
-    /tmp/venv/bin/python bench/sync_bench.py --quick    # a smaller version, ~3 minutes
+    .venv/bin/python bench/sync_bench.py            # everything, 12-13 minutes on 2 cores
+    .venv/bin/python bench/sync_bench.py --quick    # a smaller version, ~3 minutes
     ... --sizes 10,50,200,500 --servers travaux,pycrdt-websocket,node
     ... --scenarios fanout,ingest,replay,cold,idle --json results.json --keep
+    ... --report results.json                        # print a saved run's tables again
 
 Side by side in the same run, under the same load, on loopback: this server (`travaux
 serve` on SQLite), the stock pycrdt-websocket server with its SQLite store, and the Node

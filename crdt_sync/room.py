@@ -118,6 +118,14 @@ class Room:
             raise Closed(CloseCode.PROTOCOL_ERROR, "malformed state vector") from None
         connection.deliver(protocol.sync_step2(update))
 
+    async def apply_local(self, sender: Connection, update: bytes) -> int:
+        """A change made on the server (an HTTP restore, a revision label) for `sender`:
+        judged, applied, committed and fanned out like any client's; its log id."""
+        self._accept_update(sender, update)
+        if self._last_commit is None:
+            raise RuntimeError("nothing was committed")
+        return await asyncio.shield(self._last_commit)
+
     def _accept_update(self, connection: Connection, update: bytes) -> None:
         if self.broken:
             raise Closed(CloseCode.SERVER_ERROR, self.broken)
@@ -130,13 +138,13 @@ class Room:
             )
         try:
             self.guard.check(update, connection.actor)
+            self.doc.apply_update(update)
         except Refused as refused:
             # y-websocket shows this reason; the client must resync from our state.
             connection.deliver(protocol.permission_denied(refused.reason))
             raise Closed(CloseCode.POLICY, f"permission denied: {refused.reason}") from None
         except Exception:
             raise Closed(CloseCode.PROTOCOL_ERROR, "malformed update") from None
-        self.doc.apply_update(update)
         self.size += len(update)
         committed = self.committer.submit(self.text_id, update, connection.origin)
         self._last_commit = committed

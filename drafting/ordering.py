@@ -10,7 +10,6 @@ from __future__ import annotations
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 BASE = len(DIGITS)
-_MID = DIGITS[BASE // 2]
 
 
 def key_between(before: str | None, after: str | None) -> str:

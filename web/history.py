@@ -21,7 +21,6 @@ sent to everyone editing. Without rooms they are appended to the store directly.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -289,10 +288,7 @@ async def _apply(
     ids = []
     try:
         for update in updates:
-            # The room's own path for an update (judged, applied, committed, fanned out);
-            # a public Room method for local changes would be the better door.
-            room._accept_update(sender, update)
-            ids.append(await asyncio.shield(room._last_commit))
+            ids.append(await room.apply_local(sender, update))
     except Closed as closed:
         raise _Failure(409, f"the server refused the change: {closed.reason}") from None
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drafting.brackets import add_alternative, bracket_span, insert_bracketed
 from drafting.clauses import add_clause, words_of
-from drafting.options import add_option_block, choose_option
+from drafting.options import add_option, add_option_block, choose_option
 from drafting.outline import Outline
 from drafting.views import CleanRule, bracketed_text, clean_text
 
@@ -52,3 +52,9 @@ def test_an_unresolved_option_block_is_reported_and_stands_as_its_first_option(t
     assert "No text" in clean.text and "Parties shall report." not in clean.text
     assert clean.open_brackets == []
     assert "Option 1" not in bracketed_text(text)
+
+
+def test_an_option_added_to_a_block_is_numbered_after_the_others(text, article):
+    block = add_option_block(text, "Parties shall report.", "No text", parent=article)
+    add_option(text, block, "Parties may report.")
+    assert "Option 3: Parties may report." in bracketed_text(text)

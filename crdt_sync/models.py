@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -95,6 +96,17 @@ class TextRow(Base):
     kind: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # The negotiation the text belongs to (migration 0003); None: a text outside any
+    # negotiation, which only a server without identities serves.
+    # (No foreign keys on these two: see migration 0003.)
+    negotiation_id: Mapped[str | None] = mapped_column(String(TEXT_ID_LENGTH), nullable=True)
+    # A scoped document (a trial balloon scope, a delegation's workspace) is stored like a
+    # text, with its own log, under the text it belongs to: `parent_id` is that text and
+    # `scope` names the scope ("balloons:parties:AOSIS+EU", "workspace:EU").
+    parent_id: Mapped[str | None] = mapped_column(String(TEXT_ID_LENGTH), nullable=True, index=True)
+    scope: Mapped[str] = mapped_column(
+        String(ORIGIN_LENGTH), nullable=False, default="", server_default=""
+    )
 
 
 class UpdateRow(Base):
@@ -205,3 +217,138 @@ class HistoryCursorRow(Base):
     # The version of the indexing rules that wrote the entries; another version rebuilds.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+# -- negotiations, people and their rights (migration 0003) -----------------------------------
+NAME_LENGTH = 200
+PARTY_LENGTH = 100
+ROLE_LENGTH = 40
+
+
+class NegotiationRow(Base):
+    """A negotiation (a conference, a committee): its texts, Parties and people.
+
+    `grants` adjusts what each role may do here (JSON `{role: [capability, …]}`, empty for
+    the defaults of `drafting.permissions`). `rights_version` grows whenever a membership
+    or a grant changes, so that every server process notices and re-judges its live
+    connections (a revoked delegate's next update is refused).
+    """
+
+    __tablename__ = "negotiations"
+
+    id: Mapped[str] = mapped_column(String(TEXT_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    grants: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    rights_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class NegotiationPartyRow(Base):
+    """A Party of a negotiation: a delegation (`US`, `EU` …) or a negotiating group."""
+
+    __tablename__ = "negotiation_parties"
+    __table_args__ = (
+        UniqueConstraint("negotiation_id", "code", name="uq_negotiation_parties_negotiation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    negotiation_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("negotiations.id", ondelete="CASCADE"), nullable=False
+    )
+    code: Mapped[str] = mapped_column(String(PARTY_LENGTH), nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="delegation")
+
+
+class PersonRow(Base):
+    """Someone who signs in. `login` is what they type (an e-mail address, usually);
+    `password_hash` is an Argon2id hash, never the password."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(TEXT_ID_LENGTH), primary_key=True)
+    login: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class MembershipRow(Base):
+    """A person acts for one Party (or none: chair, secretariat, observer) in a
+    negotiation, with one role (`drafting.vocabulary.Role`)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("person_id", "negotiation_id", name="uq_memberships_person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+    )
+    negotiation_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("negotiations.id", ondelete="CASCADE"), nullable=False
+    )
+    party: Mapped[str] = mapped_column(String(PARTY_LENGTH), nullable=False, default="")
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH), nullable=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SessionRow(Base):
+    """A browser sign-in. The cookie carries a random token; only its SHA-256 is kept, so
+    a copy of the database does not let anyone sign in."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False, unique=True)
+    person_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+    )
+    csrf_token: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiTokenRow(Base):
+    """A token for scripts (`Authorization: Bearer …`, or `?token=` on a WebSocket);
+    only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False, unique=True)
+    person_id: Mapped[str] = mapped_column(
+        String(TEXT_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntryRow(Base):
+    """One entry of the audit log: who (person and Party) did what, when.
+
+    Append-only (UPDATE and DELETE triggers refuse changes) and chained: `hash` is the
+    SHA-256 of the previous entry's hash and this entry's fields, so an entry edited or
+    deleted behind the database's back breaks the chain (`travaux audit verify`)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_negotiation_id_id", "negotiation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    negotiation_id: Mapped[str] = mapped_column(String(TEXT_ID_LENGTH), nullable=False, default="")
+    text_id: Mapped[str] = mapped_column(String(TEXT_ID_LENGTH), nullable=False, default="")
+    person: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="")
+    party: Mapped[str] = mapped_column(String(PARTY_LENGTH), nullable=False, default="")
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    target: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")  # JSON
+    previous_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False)
+    hash: Mapped[str] = mapped_column(String(HASH_LENGTH), nullable=False)

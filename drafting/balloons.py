@@ -21,6 +21,8 @@ from drafting.proposals import propose_insertion
 from drafting.schema import BalloonDocument, BalloonRecord, NegotiationText, new_id, now
 from drafting.vocabulary import BalloonScopeKind, BalloonStatus
 
+AUTHORS_SCOPE = "authors"  # the chair's record of who floated each unattributed balloon
+
 
 class BalloonError(ValueError):
     """A trial balloon operation that its state or its scope does not allow."""
@@ -62,6 +64,18 @@ class Scope:
             return bool(party)
         return self.kind == BalloonScopeKind.PARTIES and party in self.parties
 
+    @classmethod
+    def from_key(cls, key: str) -> Scope:
+        """The scope a document name (`Scope.key`) stands for; BalloonError if none."""
+        kind, _, parties = key.partition(":")
+        if kind == BalloonScopeKind.PARTIES and parties:
+            return cls.of(*parties.split("+"))
+        if not parties and kind in (BalloonScopeKind.CHAIR, BalloonScopeKind.ALL):
+            return cls(BalloonScopeKind(kind))
+        raise BalloonError(
+            f"{key!r} names no balloon scope (expected 'chair', 'all' or 'parties:A+B')"
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": str(self.kind), "parties": list(self.parties)}
 
@@ -92,9 +106,14 @@ def float_balloon(
     at: int,
     words: str,
     attributed: bool = True,
+    authors: BalloonDocument | None = None,
 ) -> str:
+    """Float a balloon in `scope_doc`. An unattributed one names no Party there: its
+    author goes to `authors`, the chair's document (required then)."""
     if not words.strip():
         raise BalloonError("a trial balloon needs words")
+    if not attributed and authors is None:
+        raise BalloonError("an unattributed balloon needs the chair's record of authors")
     require_party(text, party)
     for member in scope.parties:
         require_party(text, member)
@@ -108,7 +127,7 @@ def float_balloon(
                 "clause": clause,
                 # Encoded, not JSON: a Y.Map would turn its integers into floats.
                 "anchor": {"clause": clause, "sticky": base64.b64encode(sticky.encode()).decode()},
-                "party": party,
+                "party": party if attributed else "",
                 "attributed": attributed,
                 "scope": scope.to_json(),
                 "status": str(BalloonStatus.FLOATED),
@@ -116,7 +135,19 @@ def float_balloon(
             },
         )
         record.words.insert(0, words)
+    if authors is not None and not attributed:
+        authors.record_author(balloon_id, party)
     return balloon_id
+
+
+def author_of(
+    scope_doc: BalloonDocument, balloon_id: str, authors: BalloonDocument | None = None
+) -> str:
+    """The Party that floated a balloon ("" if unattributed and `authors` not given)."""
+    record = scope_doc.balloon(balloon_id)
+    if record.attributed or authors is None:
+        return record.party
+    return authors.author(balloon_id) or ""
 
 
 def anchor_position(text: NegotiationText, balloon: BalloonRecord) -> int:
@@ -128,13 +159,21 @@ def anchor_position(text: NegotiationText, balloon: BalloonRecord) -> int:
     return from_utf8(current, offset)
 
 
-def withdraw_balloon(scope_doc: BalloonDocument, balloon_id: str, party: str) -> dict[str, Any]:
-    """Withdraw a balloon at once: its record, words included, leaves the scope document.
+def withdraw_balloon(
+    scope_doc: BalloonDocument,
+    balloon_id: str,
+    party: str,
+    *,
+    authors: BalloonDocument | None = None,
+) -> dict[str, Any]:
+    """Withdraw a balloon at once: its record, words included, leaves the scope document
+    (and its author the chair's record).
 
-    Returns what the negotiation record may keep: that a balloon existed, not its words.
+    Returns what the negotiation record may keep: that a balloon existed, not its words
+    (nor, for an unattributed one, its author).
     """
     record = _floated(scope_doc, balloon_id)
-    if party != record.party:
+    if party != author_of(scope_doc, balloon_id, authors):
         raise BalloonError(f"only the Party that floated balloon {balloon_id!r} can withdraw it")
     trace = {
         "balloon": balloon_id,
@@ -146,18 +185,26 @@ def withdraw_balloon(scope_doc: BalloonDocument, balloon_id: str, party: str) ->
     }
     with scope_doc.doc.transaction():
         scope_doc.purge(balloon_id)
+    if authors is not None:
+        with authors.doc.transaction():
+            authors.forget_author(balloon_id)
     return trace
 
 
 def promote_balloon(
-    scope_doc: BalloonDocument, text: NegotiationText, balloon_id: str, party: str
+    scope_doc: BalloonDocument,
+    text: NegotiationText,
+    balloon_id: str,
+    party: str,
+    *,
+    authors: BalloonDocument | None = None,
 ) -> str:
     """Turn a balloon into a formal insertion proposal of its author Party."""
     record = _floated(scope_doc, balloon_id)
-    if party != record.party:
+    if not party or party != author_of(scope_doc, balloon_id, authors):
         raise BalloonError(f"only the Party that floated balloon {balloon_id!r} can promote it")
     proposal = propose_insertion(
-        text, record.party, record.clause, anchor_position(text, record), str(record.words)
+        text, party, record.clause, anchor_position(text, record), str(record.words)
     )
     with scope_doc.doc.transaction():
         record.status = str(BalloonStatus.PROMOTED)
@@ -166,19 +213,26 @@ def promote_balloon(
 
 
 def balloons_seen_by(
-    scope_doc: BalloonDocument, party: str, *, chair: bool = False
+    scope_doc: BalloonDocument,
+    party: str,
+    *,
+    chair: bool = False,
+    authors: BalloonDocument | None = None,
 ) -> list[BalloonView]:
+    """The balloons of `scope_doc` that `party` (or the chair) may see. The author of an
+    unattributed one is shown to the chair and to its own Party only (from `authors`)."""
     views = []
     for record in scope_doc.balloons():
         if not Scope.from_json(record.scope).admits(party, chair=chair):
             continue
-        show_author = chair or record.attributed or record.party == party
+        author = author_of(scope_doc, record.id, authors)
+        show_author = record.attributed or (bool(author) and (chair or author == party))
         views.append(
             BalloonView(
                 id=record.id,
                 clause=record.clause,
                 words=str(record.words),
-                author=record.party if show_author else None,
+                author=author if show_author else None,
                 status=record.status,
                 floated=str(record.map.get("created")),
             )

@@ -388,6 +388,20 @@ class BalloonDocument:
     def purge(self, balloon_id: str) -> None:
         del self._balloons[balloon_id]
 
+    # The authors of unattributed balloons are kept in their own document (scope key
+    # `AUTHORS_SCOPE`), which only the chair may open: the scope document itself names
+    # nobody, so not a byte of the author reaches the other delegations.
+    def record_author(self, balloon_id: str, party: str) -> None:
+        self.doc.get("authors", type=Map)[balloon_id] = party
+
+    def author(self, balloon_id: str) -> str | None:
+        return self.doc.get("authors", type=Map).get(balloon_id)
+
+    def forget_author(self, balloon_id: str) -> None:
+        authors = self.doc.get("authors", type=Map)
+        if balloon_id in authors:
+            del authors[balloon_id]
+
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

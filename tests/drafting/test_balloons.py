@@ -41,12 +41,44 @@ def test_an_unattributed_balloon_hides_its_author_from_all_but_the_chair(
     text, paragraph, scope_doc
 ):
     scope = Scope.of("AOSIS", "G77/China")
-    float_balloon(
-        scope_doc, text, "EU", scope, clause=paragraph, at=8, words="must", attributed=False
+    authors = BalloonDocument()  # the chair's own document
+    balloon = float_balloon(
+        scope_doc,
+        text,
+        "EU",
+        scope,
+        clause=paragraph,
+        at=8,
+        words="must",
+        attributed=False,
+        authors=authors,
     )
-    assert [v.author for v in balloons_seen_by(scope_doc, "AOSIS")] == [None]
-    assert [v.author for v in balloons_seen_by(scope_doc, "", chair=True)] == ["EU"]
+    assert [v.author for v in balloons_seen_by(scope_doc, "AOSIS", authors=authors)] == [None]
+    assert [v.author for v in balloons_seen_by(scope_doc, "", chair=True, authors=authors)] == [
+        "EU"
+    ]
     assert balloons_seen_by(scope_doc, "Atlantis") == []
+    # What the scope's delegations receive does not name the author, not even in bytes.
+    assert b"EU" not in scope_doc.doc.get_update()
+    # Only the author withdraws it, known from the chair's record.
+    with pytest.raises(BalloonError, match="only the Party"):
+        withdraw_balloon(scope_doc, balloon, "AOSIS", authors=authors)
+    withdraw_balloon(scope_doc, balloon, "EU", authors=authors)
+    assert authors.author(balloon) is None
+
+
+def test_an_unattributed_balloon_needs_the_chairs_record_of_authors(text, paragraph, scope_doc):
+    with pytest.raises(BalloonError, match="record of authors"):
+        float_balloon(
+            scope_doc, text, "EU", Scope.room(), clause=paragraph, at=8, words="x", attributed=False
+        )
+
+
+def test_a_scope_key_names_its_scope_back():
+    for scope in (Scope.chair(), Scope.room(), Scope.of("EU", "AOSIS")):
+        assert Scope.from_key(scope.key) == scope
+    with pytest.raises(BalloonError, match="names no balloon scope"):
+        Scope.from_key("parties:")
 
 
 def test_a_balloon_stays_beside_its_words_while_the_clause_is_edited(text, paragraph, scope_doc):

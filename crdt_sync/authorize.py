@@ -10,11 +10,23 @@ untouched, and the sender is closed with a reason and must resync.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pycrdt import Doc
 
 from drafting.permissions import Actor, Refused, apply_observed, check_changes
 from drafting.schema import NegotiationText
-from drafting.vocabulary import Capability
+from drafting.scopes import DocumentScope, refusal_to_change
+from drafting.vocabulary import Capability, Role
+
+# The server's own operations (a balloon floated through the API, a purge): the only
+# sender a balloon document accepts. Compared by identity, so no client can be it.
+SERVER = Actor(Role.CHAIR, "", frozenset(Capability))
+
+
+class Guard(Protocol):
+    def check(self, update: bytes, actor: Actor) -> None:
+        """Raise `Refused` unless `actor` may make every change in `update`."""
 
 
 class UpdateGuard:
@@ -39,4 +51,24 @@ class UpdateGuard:
         return NegotiationText.from_update(self.room.doc.get_update())
 
 
-__all__ = ["Refused", "UpdateGuard"]
+class ScopeGuard:
+    """A scoped document (balloons, a workspace) is judged by who sends, not by what:
+    balloon documents change only through the server's operations, a workspace only by
+    its own delegates (`drafting.scopes`)."""
+
+    def __init__(self, scope: DocumentScope) -> None:
+        self.scope = scope
+
+    def check(self, update: bytes, actor: Actor) -> None:
+        if actor is SERVER:
+            return
+        reason = refusal_to_change(actor, self.scope)
+        if reason is not None:
+            raise Refused(reason)
+
+
+def guard_for(scope: DocumentScope, doc: Doc) -> Guard:
+    return UpdateGuard(doc) if scope.shared else ScopeGuard(scope)
+
+
+__all__ = ["SERVER", "Guard", "Refused", "ScopeGuard", "UpdateGuard", "guard_for"]

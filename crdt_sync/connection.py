@@ -18,7 +18,6 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from drafting.permissions import Actor
-from drafting.vocabulary import Role
 
 
 class CloseCode(IntEnum):
@@ -29,7 +28,9 @@ class CloseCode(IntEnum):
     TOO_BIG = 1009  # message or document over its limit
     SERVER_ERROR = 1011  # the store failed: reconnect and resync
     TRY_AGAIN = 1013  # too slow to keep up: reconnect and resync
-    UNKNOWN_TEXT = 4404
+    UNAUTHENTICATED = 4401  # no valid session or token; signed out; expired
+    FORBIDDEN = 4403  # signed in, but not admitted to this document (or no longer)
+    UNKNOWN_TEXT = 4404  # also: a text of a negotiation the person is not in
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Limits:
     keepalive_seconds: float = 10.0
     idle_unload_seconds: float = 30.0
     snapshot_every_updates: int = 2000
+    # How often each process re-reads who may do what (memberships, revoked sessions),
+    # for changes made by another process; changes made through this one apply at once.
+    rights_poll_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Limits:
@@ -80,13 +84,26 @@ class Closed(Exception):
 
 class Connection:
     def __init__(
-        self, peer: Peer, limits: Limits, *, origin: str = "", actor: Actor | None = None
+        self,
+        peer: Peer,
+        limits: Limits,
+        *,
+        actor: Actor,
+        origin: str = "",
+        person: str = "",
+        person_id: str = "",
+        credential: str = "",
+        negotiation_id: str = "",
     ) -> None:
         self.id = secrets.token_hex(6)
-        # Who sends through this connection. Until sign-in exists (issue 4) every
-        # connection acts with the chair's full rights: serve on loopback only.
-        self.actor = actor or Actor.of(Role.CHAIR)
+        # Who sends through this connection, as the permission rules see them; replaced
+        # when their rights change while connected (`Rooms.recheck`).
+        self.actor = actor
         self.origin = origin or f"connection:{self.id}"
+        self.person = person  # the login, for the audit log
+        self.person_id = person_id
+        self.credential = credential  # "session:N" / "token:N", re-checked while connected
+        self.negotiation_id = negotiation_id
         self.peer = peer
         self.limits = limits
         self.closed: Closed | None = None

@@ -23,14 +23,21 @@ import logging
 import time
 from collections.abc import Callable
 
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc, Map, MapEvent, merge_updates
 
 from crdt_sync import protocol
-from crdt_sync.authorize import Refused, UpdateGuard
+from crdt_sync.authorize import Guard, Refused, UpdateGuard
 from crdt_sync.awareness import AwarenessRegistry
 from crdt_sync.connection import CloseCode, Closed, Connection, Limits
 from crdt_sync.durable import GroupCommitter
 from crdt_sync.protocol import MessageType, ProtocolError, SyncType
+from drafting.notable import notable_changes
+from drafting.permissions import Change
+from drafting.scopes import DocumentScope
+
+# Told of what the audit log keeps: (who, action, target, detail).
+Recorder = Callable[[Connection, str, str, dict[str, object]], None]
+AUDITED_ROOTS = ("proposals", "clauses", "brackets")
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +54,16 @@ class Room:
         limits: Limits,
         *,
         on_snapshot: Callable[[str, bytes, int], None] | None = None,
+        guard: Callable[[Doc], Guard] = UpdateGuard,
+        recorder: Recorder | None = None,
+        audited: bool = True,
     ) -> None:
         self.text_id = text_id
         self.doc = Doc()
         if state:
             self.doc.apply_update(state)
         self.size = len(state)
-        self.guard = UpdateGuard(self.doc)
+        self.guard = guard(self.doc)
         self.committer = committer
         self.limits = limits
         self.connections: dict[str, Connection] = {}
@@ -66,6 +76,12 @@ class Room:
         self._outgoing: list[bytes] = []
         self._awareness_out: list[bytes] = []
         self._tick: asyncio.TimerHandle | None = None
+        self.recorder = recorder
+        self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
+        self._observed: list[Change] = []
+        if recorder is not None and audited:
+            for name in AUDITED_ROOTS:
+                self.doc.get(name, type=Map).observe_deep(self._collector(name))
 
     # -- connections -------------------------------------------------------------------
     async def join(self, connection: Connection) -> None:
@@ -136,19 +152,39 @@ class Room:
                 CloseCode.TOO_BIG,
                 f"the document would exceed {self.limits.max_document_bytes} bytes",
             )
+        self._observed.clear()
         try:
             self.guard.check(update, connection.actor)
             self.doc.apply_update(update)
         except Refused as refused:
+            self._record(connection, "update-refused", self.text_id, {"reason": refused.reason})
             # y-websocket shows this reason; the client must resync from our state.
             connection.deliver(protocol.permission_denied(refused.reason))
             raise Closed(CloseCode.POLICY, f"permission denied: {refused.reason}") from None
         except Exception:
             raise Closed(CloseCode.PROTOCOL_ERROR, "malformed update") from None
+        if self._observed:
+            for notable in notable_changes(self._observed):
+                self._record(connection, notable.action, notable.target, notable.detail)
+            self._observed.clear()
         self.size += len(update)
         committed = self.committer.submit(self.text_id, update, connection.origin)
         self._last_commit = committed
         committed.add_done_callback(lambda done: self._on_committed(done, update))
+
+    def _collector(self, root: str) -> Callable[[list[object]], None]:
+        def collect(events: list[object]) -> None:
+            for event in events:
+                if isinstance(event, MapEvent):  # words typed are not audit events
+                    self._observed.append(Change(root, tuple(event.path), dict(event.keys)))
+
+        return collect
+
+    def _record(
+        self, connection: Connection, action: str, target: str, detail: dict[str, object]
+    ) -> None:
+        if self.recorder is not None:
+            self.recorder(connection, action, target, detail)
 
     def _on_committed(self, done: asyncio.Future[int], update: bytes) -> None:
         if done.cancelled() or done.exception() is not None:

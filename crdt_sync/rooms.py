@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from typing import Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
-from crdt_sync.connection import Limits
+from crdt_sync.authorize import guard_for
+from crdt_sync.connection import CloseCode, Connection, Limits
 from crdt_sync.durable import GroupCommitter, UpdateLog
-from crdt_sync.room import Room
+from crdt_sync.room import Recorder, Room
+from drafting.scopes import DocumentScope, refusal_to_open
+
+if TYPE_CHECKING:
+    from crdt_sync.accounts import Accounts
+    from crdt_sync.audit import AuditEvent, AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +35,23 @@ class RoomStore(UpdateLog, Protocol):
 
 
 class Rooms:
-    def __init__(self, store: RoomStore, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        store: RoomStore,
+        limits: Limits | None = None,
+        *,
+        accounts: Accounts | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.store = store
         self.limits = limits or Limits()
+        self.accounts = accounts
+        self.audit = audit
         self.committer = GroupCommitter(store)
+        self._audit_queue: list[AuditEvent] = []
+        self._audit_writer: asyncio.Task[None] | None = None
+        self._rights: dict[str, int] = {}
+        self._rights_watch: asyncio.Task[None] | None = None
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unloading: dict[str, asyncio.Task[None]] = {}
@@ -43,8 +64,12 @@ class Rooms:
     def get(self, text_id: str) -> Room | None:
         return self._rooms.get(text_id)
 
-    async def open(self, text_id: str) -> Room:
-        """The room of a text, loading it if needed (once, whoever asks at the same time)."""
+    async def open(
+        self, text_id: str, *, scope: DocumentScope | None = None, negotiation_id: str = ""
+    ) -> Room:
+        """The room of a document (a text, or one of its scoped documents, whose id
+        `text_id` then is), loading it if needed (once, whoever asks at the same time)."""
+        scope = scope or DocumentScope()
         self._start_keepalive()
         pending_unload = self._unloading.pop(text_id, None)
         if pending_unload is not None:
@@ -59,7 +84,17 @@ class Rooms:
         self._loading[text_id] = future
         try:
             state = await asyncio.to_thread(self.store.load, text_id)
-            room = Room(text_id, state, self.committer, self.limits, on_snapshot=self._snapshot)
+            room = Room(
+                text_id,
+                state,
+                self.committer,
+                self.limits,
+                on_snapshot=self._snapshot,
+                guard=functools.partial(guard_for, scope),
+                recorder=self._recorder(negotiation_id) if self.audit is not None else None,
+                audited=scope.shared,
+            )
+            room.scope = scope
             self._rooms[text_id] = room
             future.set_result(room)
             return room
@@ -96,6 +131,8 @@ class Rooms:
         """Shut down: everything received is written, every room snapshotted."""
         if self._keepalive is not None:
             self._keepalive.cancel()
+        if self._rights_watch is not None:
+            self._rights_watch.cancel()
         for task in self._unloading.values():
             task.cancel()
         for room in list(self._rooms.values()):
@@ -103,9 +140,103 @@ class Rooms:
                 await room.durable()
             room.snapshot()
         await self.committer.stop()
-        if self._snapshots:
-            await asyncio.gather(*self._snapshots, return_exceptions=True)
+        await self.settle_snapshots()
+        await self._write_audit()
         self._rooms.clear()
+
+    async def settle_snapshots(self) -> None:
+        """Wait for the snapshots being written (a purge must not race one of them)."""
+        if self._snapshots:
+            await asyncio.gather(*list(self._snapshots), return_exceptions=True)
+
+    async def purge(self, room: Room) -> None:
+        """Rewrite a scoped document's stored record as its current state: what was
+        deleted from it (a withdrawn balloon) is then kept nowhere."""
+        await room.durable()
+        await self.settle_snapshots()
+        await asyncio.to_thread(self.store.purge, room.text_id, room.doc.get_update())
+
+    # -- the audit log ---------------------------------------------------------------------
+    def _recorder(self, negotiation_id: str) -> Recorder:
+        def record(
+            connection: Connection, action: str, target: str, detail: dict[str, object]
+        ) -> None:
+            self.record(
+                action,
+                person=connection.person,
+                party=connection.actor.party,
+                negotiation_id=negotiation_id,
+                target=target,
+                detail=detail,
+            )
+
+        return record
+
+    def record(self, action: str, **fields: object) -> None:
+        """Queue an audit entry; they are written in batches, off the event loop."""
+        if self.audit is None:
+            return
+        from crdt_sync.audit import AuditEvent
+
+        self._audit_queue.append(AuditEvent(action, **fields))  # type: ignore[arg-type]
+        if self._audit_writer is None or self._audit_writer.done():
+            self._audit_writer = asyncio.get_running_loop().create_task(self._write_audit())
+
+    async def _write_audit(self) -> None:
+        while self._audit_queue and self.audit is not None:
+            batch, self._audit_queue = self._audit_queue, []
+            try:
+                await asyncio.to_thread(self.audit.record_many, batch)
+            except Exception:  # the text is not lost for an audit failure; say so loudly
+                log.exception("could not write %d audit entries", len(batch))
+
+    # -- rights that change while people are connected -------------------------------------
+    def watch_rights(self) -> None:
+        """Re-read rights every `rights_poll_seconds` (changes made by other processes)."""
+        if self.accounts is not None and self._rights_watch is None:
+            self._rights_watch = asyncio.get_running_loop().create_task(self._poll_rights())
+
+    async def _poll_rights(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.rights_poll_seconds)
+            try:
+                await self.recheck()
+            except Exception:
+                log.exception("could not re-read rights")
+
+    async def recheck(self, negotiation_ids: Iterable[str] = ()) -> None:
+        """Close the connections whose sign-in ended, and re-judge those of negotiations
+        whose memberships changed (all of `negotiation_ids`, and any whose version moved):
+        a revoked person is closed; a changed role applies to their next update."""
+        accounts = self.accounts
+        if accounts is None:
+            return
+        connections = [
+            (room, c) for room in self._rooms.values() for c in room.connections.values()
+        ]
+        if not connections:
+            return
+        versions = await asyncio.to_thread(accounts.rights_versions)
+        changed = set(negotiation_ids) | {
+            n for n, v in versions.items() if self._rights.get(n, v) != v
+        }
+        self._rights = versions
+        credentials = {c.credential for _, c in connections if c.credential}
+        valid = await asyncio.to_thread(accounts.still_valid, credentials)
+        for room, connection in connections:
+            if connection.credential and connection.credential not in valid:
+                connection.close(CloseCode.UNAUTHENTICATED, "signed out or expired: sign in again")
+            elif connection.negotiation_id in changed:
+                await self._rejudge(accounts, room, connection)
+
+    async def _rejudge(self, accounts: Accounts, room: Room, connection: Connection) -> None:
+        membership = await asyncio.to_thread(
+            accounts.membership, connection.person_id, connection.negotiation_id
+        )
+        if membership is None or refusal_to_open(membership.actor, room.scope) is not None:
+            connection.close(CloseCode.FORBIDDEN, "your rights in this negotiation changed")
+        else:
+            connection.actor = membership.actor
 
     def _snapshot(self, text_id: str, update: bytes, up_to: int) -> None:
         async def write() -> None:
@@ -119,6 +250,7 @@ class Rooms:
         task.add_done_callback(self._snapshots.discard)
 
     def _start_keepalive(self) -> None:
+        self.watch_rights()
         if self._keepalive is None:
             self._keepalive = asyncio.get_running_loop().create_task(self._keep_alive())
 

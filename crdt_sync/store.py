@@ -15,6 +15,7 @@ over a long log is quadratic (STACK-NOTES.md: 224 s against 0.7 s).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -29,7 +30,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from pycrdt import Doc
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -186,9 +187,13 @@ class Store:
         return text_id
 
     def list_texts(self) -> list[TextInfo]:
-        """Every stored text, oldest first."""
+        """Every stored text, oldest first (not their scoped documents)."""
         with self._session(write=False) as session:
-            rows = session.scalars(select(TextRow).order_by(TextRow.created, TextRow.id))
+            rows = session.scalars(
+                select(TextRow)
+                .where(TextRow.parent_id.is_(None))
+                .order_by(TextRow.created, TextRow.id)
+            )
             return [_info(row) for row in rows]
 
     def get_text(self, text_id: str) -> TextInfo:
@@ -201,7 +206,59 @@ class Store:
 
     def count_texts(self) -> int:
         with self._session(write=False) as session:
-            return session.scalar(select(func.count()).select_from(TextRow)) or 0
+            query = select(func.count()).select_from(TextRow).where(TextRow.parent_id.is_(None))
+            return session.scalar(query) or 0
+
+    # -- scoped documents (balloon scopes, workspaces: `drafting.scopes`) ---------------------
+    def scoped_document(self, text_id: str, scope: str) -> str:
+        """The id of the document `scope` of a text, created (empty) the first time."""
+        if not scope:
+            raise ValueError("the shared text is the text itself, not a scoped document")
+        doc_id = scoped_document_id(text_id, scope)
+        with self._session(write=True) as session, session.begin():
+            parent = self._text_row(session, text_id)
+            if parent.parent_id is not None:
+                raise UnknownText(text_id)  # scopes are of texts, not of other scopes
+            row = session.get(TextRow, doc_id)
+            if row is None:
+                now = utcnow()
+                session.add(
+                    TextRow(
+                        id=doc_id,
+                        title="",
+                        kind="scope",
+                        created=now,
+                        updated=now,
+                        parent_id=text_id,
+                        scope=scope,
+                    )
+                )
+            elif (row.parent_id, row.scope) != (text_id, scope):
+                raise StoreError(f"document {doc_id} is not {scope!r} of {text_id}")
+        return doc_id
+
+    def purge(self, doc_id: str, state: bytes) -> int:
+        """Replace a scoped document's whole log and snapshots with `state` (the document
+        re-encoded after a withdrawal: deleted words are gone from it). Only scoped
+        documents: the shared text's record is never rewritten. Returns the new log id.
+
+        On SQLite, `secure_delete` zeroes the freed pages and the WAL is truncated, so the
+        purged words leave the database file too (PostgreSQL: see docs/ARCHITECTURE.md)."""
+        check_update(state)
+        with self._session(write=True) as session, session.begin():
+            row = self._text_row(session, doc_id)
+            if row.parent_id is None:
+                raise StoreError(f"{doc_id} is a negotiation text: its log is never rewritten")
+            session.execute(delete(SnapshotRow).where(SnapshotRow.text_id == doc_id))
+            session.execute(delete(UpdateRow).where(UpdateRow.text_id == doc_id))
+            kept = UpdateRow(text_id=doc_id, data=bytes(state), origin="purge", created=utcnow())
+            session.add(kept)
+            session.flush()
+            kept_id = kept.id
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return kept_id
 
     # -- the update log --------------------------------------------------------------------
     def append_update(self, text_id: str, update: bytes, origin: str) -> int:
@@ -303,6 +360,12 @@ class Store:
         return row
 
 
+def scoped_document_id(text_id: str, scope: str) -> str:
+    """A scoped document's id: its text's id and a digest of the scope (scope names can be
+    long, `balloons:parties:…` with many Parties; ids fit in 32 characters)."""
+    return f"{text_id}.{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
+
+
 def _info(row: TextRow) -> TextInfo:
     return TextInfo(
         id=row.id, title=row.title, kind=row.kind, created=row.created, updated=row.updated
@@ -329,6 +392,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # Wait for another process's write instead of failing at once with "locked".
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros: a purged trial balloon must not linger
+        # in the file's free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         _enable_wal(cursor)
         cursor.close()
 

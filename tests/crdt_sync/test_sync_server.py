@@ -24,6 +24,7 @@ import httpx
 import pytest
 from pycrdt import Doc
 
+from crdt_sync.accounts import Accounts
 from crdt_sync.client import SyncClient
 from crdt_sync.store import Store
 from drafting.brackets import bracket_span
@@ -31,6 +32,7 @@ from drafting.clauses import add_clause, insert_words, words_of
 from drafting.parties import register_party
 from drafting.schema import NegotiationText, bracket_attr
 from drafting.views import bracketed_words
+from drafting.vocabulary import Role
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_CLIENT = REPO / "tests" / "js" / "yclient.cjs"
@@ -111,7 +113,27 @@ def seed_text(db_url: str) -> tuple[str, dict[str, str]]:
         text_id = store.create_text(
             text.to_update(), title="Sync test", kind="treaty", origin="test"
         )
+        TOKENS[text_id] = chair_token(store, text_id)
     return text_id, {"article": article, "first": first, "second": second}
+
+
+TOKENS: dict[str, str] = {}
+
+
+def chair_token(store: Store, text_id: str) -> str:
+    """An API token of the chair of a new negotiation holding the text."""
+    accounts = Accounts(store)
+    negotiation = accounts.create_negotiation(f"Sync test {text_id}", [("EU", "European Union")])
+    accounts.attach_text(text_id, negotiation)
+    login = f"chair-{text_id}@test"
+    accounts.create_person(login, "Chair", "chair-password")
+    accounts.grant(login, negotiation, Role.CHAIR)
+    return accounts.create_token(login, "sync tests")
+
+
+def signed(text_id: str) -> str:
+    """The room name with the chair's token: y-websocket's `params` do the same."""
+    return f"{text_id}?token={TOKENS[text_id]}"
 
 
 @pytest.fixture
@@ -129,7 +151,10 @@ def test_two_pycrdt_clients_co_edit_through_the_server(server: Server):
     text_id, ids = seed_text(server.db_url)
 
     async def scenario():
-        async with SyncClient(server.ws, text_id) as a, SyncClient(server.ws, text_id) as b:
+        async with (
+            SyncClient(server.ws, signed(text_id)) as a,
+            SyncClient(server.ws, signed(text_id)) as b,
+        ):
             text_a, text_b = NegotiationText(a.doc), NegotiationText(b.doc)
             insert_words(text_a, ids["first"], 0, "All ")
             insert_words(text_b, ids["second"], 0, "Все ")  # concurrent, on another clause
@@ -169,6 +194,7 @@ def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_a
                 {"clause": ids["second"], "insert": " 🌍 عاجل", "at": "end", "attrs": marker},
             ],
             "until": {"contains": [[ids["first"], "sans délai"], [ids["second"], "срочно"]]},
+            "token": TOKENS[text_id],
         },
         {
             "edits": [
@@ -183,11 +209,12 @@ def test_node_yjs_clients_and_a_pycrdt_client_converge_with_formatting_and_non_a
                 },
             ],
             "until": {"contains": [[ids["first"], "Toutes les"], [ids["second"], "عاجل"]]},
+            "token": TOKENS[text_id],
         },
     ]
 
     async def scenario():
-        async with SyncClient(server.ws, text_id) as python:
+        async with SyncClient(server.ws, signed(text_id)) as python:
             nodes = [
                 await asyncio.create_subprocess_exec(
                     "node",
@@ -246,7 +273,7 @@ def test_many_clients_opening_a_text_at_the_same_instant_all_join_one_room(serve
     text_id, ids = seed_text(server.db_url)
 
     async def scenario():
-        clients = [SyncClient(server.ws, text_id) for _ in range(25)]
+        clients = [SyncClient(server.ws, signed(text_id)) for _ in range(25)]
         await asyncio.gather(*(c.connect() for c in clients))
         insert_words(NegotiationText(clients[0].doc), ids["first"], 0, "Indeed, ")
         await asyncio.gather(
@@ -270,18 +297,21 @@ def test_a_malformed_frame_closes_that_connection_only(server: Server):
         before = bracketed_words(NegotiationText.from_update(store.load(text_id)), ids["first"])
 
     async def scenario():
-        async with SyncClient(server.ws, text_id) as good, SyncClient(server.ws, text_id) as bad:
+        async with (
+            SyncClient(server.ws, signed(text_id)) as good,
+            SyncClient(server.ws, signed(text_id)) as bad,
+        ):
             await bad.send_raw(b"\x00\x02\x50garbage")  # announces 80 bytes, sends 7
             await bad.wait_closed()
             assert bad.close_code == 1002
             assert "malformed frame" in bad.close_reason
             await bad.close()
-            async with SyncClient(server.ws, text_id) as bad_update:
+            async with SyncClient(server.ws, signed(text_id)) as bad_update:
                 await bad_update.send_raw(b"\x00\x02\x03\xff\xff\xff")  # not a CRDT update
                 await bad_update.wait_closed()
                 assert bad_update.close_code == 1002
             insert_words(NegotiationText(good.doc), ids["first"], 0, "Still ")
-            async with SyncClient(server.ws, text_id) as late:
+            async with SyncClient(server.ws, signed(text_id)) as late:
                 await late.wait_for(
                     lambda: words_of(NegotiationText(late.doc), ids["first"]).startswith("Still")
                 )
@@ -294,7 +324,8 @@ def test_a_malformed_frame_closes_that_connection_only(server: Server):
 
 def test_an_unknown_text_is_refused_with_its_own_close_code(server: Server):
     async def scenario():
-        client = SyncClient(server.ws, "no-such-text")
+        text_id, _ = seed_text(server.db_url)  # a token that is good for some text
+        client = SyncClient(server.ws, f"no-such-text?token={TOKENS[text_id]}")
         await client.connect(wait_synced=False)
         await client.wait_closed()
         return client.close_code, client.close_reason
@@ -330,7 +361,7 @@ def test_nothing_a_client_has_seen_is_lost_when_the_server_is_killed(db_url, tmp
     text_id, ids = seed_text(db_url)
 
     async def scenario():
-        clients = [SyncClient(first.ws, text_id) for _ in range(3)]
+        clients = [SyncClient(first.ws, signed(text_id)) for _ in range(3)]
         await asyncio.gather(*(c.connect() for c in clients))
         stop = asyncio.Event()
 
@@ -364,7 +395,7 @@ def test_nothing_a_client_has_seen_is_lost_when_the_server_is_killed(db_url, tmp
     try:
 
         async def reconnect():
-            again = [SyncClient(second.ws, text_id, doc=c.doc) for c in clients]
+            again = [SyncClient(second.ws, signed(text_id), doc=c.doc) for c in clients]
             await asyncio.gather(*(c.connect() for c in again))
             expected = {f" {i}.{n}" for i, count in enumerate(typed) for n in range(count)}
 
@@ -401,12 +432,12 @@ def test_a_stalled_client_is_cut_loose_and_never_slows_the_room(tmp_path):
             from crdt_sync import protocol
 
             stalled = await websockets.connect(
-                f"{server.ws}/{text_id}", max_queue=1, compression=None
+                f"{server.ws}/{signed(text_id)}", max_queue=1, compression=None
             )
             await stalled.send(protocol.sync_step1(b"\x00"))
             async with (
-                SyncClient(server.ws, text_id) as writer,
-                SyncClient(server.ws, text_id) as reader,
+                SyncClient(server.ws, signed(text_id)) as writer,
+                SyncClient(server.ws, signed(text_id)) as reader,
             ):
                 text = NegotiationText(writer.doc)
                 chunk = "x" * 200_000
@@ -442,11 +473,11 @@ def test_limits_close_with_a_code_and_a_reason(tmp_path):
     try:
 
         async def scenario():
-            async with SyncClient(server.ws, text_id) as big:
+            async with SyncClient(server.ws, signed(text_id)) as big:
                 insert_words(NegotiationText(big.doc), ids["first"], 0, "y" * 60_000)
                 await big.wait_closed()
                 too_big = (big.close_code, big.close_reason)
-            async with SyncClient(server.ws, text_id) as chatty:
+            async with SyncClient(server.ws, signed(text_id)) as chatty:
                 for _ in range(200):
                     await chatty.send_raw(protocol_query())
                 await chatty.wait_closed()
@@ -495,7 +526,7 @@ def test_awareness_echoes_stop_at_the_server(server: Server):
     count = 20
 
     async def scenario():
-        clients = [SyncClient(server.ws, text_id) for _ in range(count)]
+        clients = [SyncClient(server.ws, signed(text_id)) for _ in range(count)]
         await asyncio.gather(*(c.connect() for c in clients))
         echoed: set[tuple[int, int]] = set()
         for i, client in enumerate(clients):
@@ -529,7 +560,7 @@ def test_a_quiet_client_is_kept_alive(tmp_path):
     try:
 
         async def scenario():
-            async with SyncClient(server.ws, text_id) as quiet:
+            async with SyncClient(server.ws, signed(text_id)) as quiet:
                 before = len(quiet.received)
                 await asyncio.sleep(1.5)
                 return len(quiet.received) - before, quiet.close_code
@@ -551,9 +582,9 @@ def test_an_idle_room_is_snapshotted_then_unloaded(tmp_path):
     try:
 
         async def edit():
-            async with SyncClient(server.ws, text_id) as client:
+            async with SyncClient(server.ws, signed(text_id)) as client:
                 insert_words(NegotiationText(client.doc), ids["first"], 0, "Finally, ")
-                async with SyncClient(server.ws, text_id) as witness:
+                async with SyncClient(server.ws, signed(text_id)) as witness:
                     await witness.wait_for(
                         lambda: words_of(NegotiationText(witness.doc), ids["first"]).startswith(
                             "Finally"

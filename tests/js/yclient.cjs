@@ -20,6 +20,7 @@ const doc = new Y.Doc()
 const provider = new WebsocketProvider(url, textId, doc, {
   WebSocketPolyfill: WebSocket,
   disableBc: true, // two providers in one process would otherwise sync without the server
+  params: script.token ? { token: script.token } : {}, // ?token=… : how scripts sign in
   connect: true
 })
 

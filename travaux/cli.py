@@ -361,11 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.set_defaults(run=cmd_serve)
     # Imported here: the export command builds on this module's helpers.
+    from travaux.audit_command import add_audit_parser
     from travaux.export_command import add_export_parser
     from travaux.history_command import add_history_parsers
 
     add_export_parser(commands, parents=[common])
     add_history_parsers(commands, parents=[common])
+    add_audit_parser(commands, parents=[common])
     return parser
 
 

@@ -116,6 +116,7 @@ def cmd_export(args: argparse.Namespace, reporter: Reporter) -> int:
     except ExportError as error:
         raise CommandError(str(error)) from None
     write_output(args.output, data)
+    record_export(args)
     if args.output != "-":
         reporter.progress(
             f"wrote {args.output} ({args.format}, {args.mode}, {len(data):,} bytes) "
@@ -179,6 +180,21 @@ def stored_revisions(name: str, db: str | None) -> list[RevisionEvent]:
         except Exception:  # optional metadata: the export goes on without it
             return []
     return [RevisionEvent(r.label, r.created.isoformat()) for r in revisions]
+
+
+def record_export(args: argparse.Namespace) -> None:
+    """An export of a stored text goes into the audit log (one of a file does not: no
+    negotiation text was read)."""
+    if Path(args.text).exists():
+        return
+    from travaux.audit_command import AuditAction, record_from_cli
+    from travaux.history_command import _user
+
+    detail = {"format": args.format, "mode": args.mode, "output": args.output}
+    if args.mode == "redline":
+        detail |= {"from": args.before, "to": args.after or "now"}
+    with open_store(args.db) as store:
+        record_from_cli(store, AuditAction.EXPORT, text_id=args.text, person=_user(), detail=detail)
 
 
 def write_output(output: str, data: bytes) -> None:

@@ -182,6 +182,7 @@ def cmd_revisions(args: argparse.Namespace, reporter: Any) -> int:
 def cmd_revise(args: argparse.Namespace, reporter: Any) -> int:
     with _store(args) as store:
         revision = _call(hs.cut_revision, store, args.text, label=args.label, author=args.author)
+        _record_revision(store, args.text, revision, person=args.author)
     reporter.progress(
         f"revision {revision.number} {revision.label!r}: "
         f"{revision.statistics.get('brackets', 0)} brackets, "
@@ -282,6 +283,18 @@ def cmd_restore(args: argparse.Namespace, reporter: Any) -> int:
             party=args.party,
         )
         now = hs.text_at(store, args.text)
+        if ids:
+            from travaux.audit_command import AuditAction, record_from_cli
+
+            record_from_cli(
+                store,
+                AuditAction.CLAUSE_RESTORED,
+                text_id=args.text,
+                person=args.person,
+                party=args.party,
+                target=clause,
+                detail={"to": args.to, "changes": ids},
+            )
     if not ids:
         reporter.note(f"the clause already reads as in {args.to}: nothing to restore")
     else:
@@ -311,6 +324,9 @@ def cmd_import_revision(args: argparse.Namespace, reporter: Any) -> int:
         except SourceError as error:
             reporter.progress("failed")
             raise _error(f"{path}: {error}") from None
+        if loaded.base is not None:
+            _record_revision(store, args.into, loaded.base, person=args.author)
+        _record_revision(store, args.into, loaded.revision, person=args.author, file=path.name)
     counts = loaded.report.counts()
     reporter.progress(
         f"done: {counts['matched']} clauses continued ({counts['moved']} moved, "
@@ -327,6 +343,25 @@ def cmd_import_revision(args: argparse.Namespace, reporter: Any) -> int:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _record_revision(
+    store: Any, text_id: str, revision: Revision, *, person: str, file: str = ""
+) -> None:
+    """The audit log's entry for a revision cut here (travaux.audit_command)."""
+    from travaux.audit_command import AuditAction, record_from_cli
+
+    detail: dict[str, Any] = {"number": revision.number, "hash": revision.hash}
+    if file:
+        detail["draft"] = file
+    record_from_cli(
+        store,
+        AuditAction.REVISION_CUT,
+        text_id=text_id,
+        person=person,
+        target=revision.label,
+        detail=detail,
+    )
 
 
 def _entry_line(entry: HistoryEntry) -> str:

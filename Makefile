@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install serve test system-packages
 
-install: $(VENV)/.installed node_modules/.installed system-packages
+install: $(VENV)/.installed node_modules/.installed web/static/room.js system-packages
 
 # Re-run when the dependencies change; a venv left half-made by an interrupted run is
 # finished rather than recreated.
@@ -22,6 +22,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The browser client (web/client/) bundled by esbuild into web/static/ (not committed).
+web/static/room.js: node_modules/.installed $(wildcard web/client/*.js web/client/*.mjs web/client/*.css)
+	npm run --silent build
+
 # LibreOffice renders the exported Word files to PDF in the export tests; poppler reads
 # the PDF (pdftotext, pdftoppm). Installed once (~20 s): skipped when both are present.
 system-packages:
@@ -31,6 +35,12 @@ system-packages:
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 			libreoffice-writer-nogui poppler-utils; \
+	fi
+	@# Debian's Chromium runs the browser tests (tests/browser/, Playwright without its own
+	@# browser download). Installed once (~25 s): skipped when present.
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
 	fi
 
 serve: install

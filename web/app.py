@@ -36,6 +36,7 @@ from drafting.importing import ImportResult, import_markdown
 from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, clean_text
+from web.client import routes as client_routes
 from web.exports import routes as export_routes
 from web.history import routes as history_routes
 from web.openapi import openapi_document
@@ -90,6 +91,7 @@ def create_app(
             *export_routes,
             *history_routes,
             *sync_routes,
+            *client_routes,
         ],
         lifespan=lifespan,
         exception_handlers={

@@ -98,13 +98,14 @@ class AuditAction(StrEnum):
     BALLOON_FLOATED = "balloon-floated"
     BALLOON_WITHDRAWN = "balloon-withdrawn"
     BALLOON_PROMOTED = "balloon-promoted"
-    AUDIT_READ = "audit-read"
 
 
 BALLOON_ACTIONS = frozenset(
     {AuditAction.BALLOON_FLOATED, AuditAction.BALLOON_WITHDRAWN, AuditAction.BALLOON_PROMOTED}
 )
-# All a balloon's entry may say: that it existed, where, whose — never what it said.
+# All a balloon's entry may say: that it existed, where, whose — never what it said. Put
+# `"attributed": true` in the detail of an attributed balloon's entries: without it, only
+# the chair sees the person and Party of the entry (`web.audit`), as in the text itself.
 BALLOON_DETAIL_KEYS = frozenset(
     {"balloon", "scope", "party", "parties", "attributed", "clause", "proposal"}
 )

@@ -601,10 +601,17 @@ class Accounts:
                 .where(ApiTokenRow.person_id == person.id)
                 .order_by(ApiTokenRow.id)
             )
-            return [
-                TokenInfo(r.id, r.person_id, r.name, r.created, r.expires, r.revoked, r.last_used)
-                for r in rows
-            ]
+            return [_token_info(row) for row in rows]
+
+    def token_info(self, token: str) -> TokenInfo:
+        """What is known of an API token given whole (for the record of who revoked what)."""
+        with self._session(write=False) as session:
+            row = session.scalar(
+                select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash(token))
+            )
+            if row is None:
+                raise AccountsError("no such API token (was it copied whole?)")
+            return _token_info(row)
 
     def authenticate_token(self, token: str) -> Identity:
         now = self.clock()
@@ -777,6 +784,12 @@ def _membership(row: MembershipRow, grants: str) -> Membership:
 def _negotiation_info(row: NegotiationRow) -> NegotiationInfo:
     return NegotiationInfo(
         row.id, row.name, row.rights_version, parse_grants(row.grants), row.created
+    )
+
+
+def _token_info(row: ApiTokenRow) -> TokenInfo:
+    return TokenInfo(
+        row.id, row.person_id, row.name, row.created, row.expires, row.revoked, row.last_used
     )
 
 

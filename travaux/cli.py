@@ -139,12 +139,20 @@ def load_text(file_or_id: str, db: str | None, reporter: Reporter) -> Negotiatio
 def cmd_import(args: argparse.Namespace, reporter: Reporter) -> int:
     result = import_file(Path(args.file), reporter)
     with open_store(args.db) as store:
+        if args.negotiation:  # checked first: a refused attachment must not leave a text
+            from travaux.admin_command import check_negotiation
+
+            check_negotiation(store, args.negotiation)
         text_id = store.create_text(
             result.text.to_update(),
             title=result.text.title,
             kind=result.text.kind,
             origin="import",
         )
+        if args.negotiation:
+            from travaux.admin_command import attach_text
+
+            attach_text(store, text_id, args.negotiation)
     print(text_id)
     return EXIT_OK
 
@@ -199,16 +207,22 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     import uvicorn
 
     from crdt_sync.connection import Limits
-    from web.app import DEMO_TEXT, create_app, import_demo
+    from web.app import DEMO_TEXT, create_app
 
     store = open_store(args.db)
     limits = Limits.from_env(os.environ)
-    if args.demo and store.count_texts() == 0:
+    # The demo's password is public: by default it is only seeded on a loopback server.
+    demo = args.demo if args.demo is not None else _is_loopback(args.host)
+    if demo and store.count_texts() == 0:
+        from crdt_sync.accounts import Accounts
+        from travaux.demo import seed_demo, sign_in_help
+
         reporter.progress(
-            f"the database is empty: importing the demo text ({DEMO_TEXT.name}) … ", end=""
+            f"the database is empty: seeding the demo negotiation ({DEMO_TEXT.name}) … ", end=""
         )
-        text_id = import_demo(store)
-        reporter.progress(f"done, id {text_id}")
+        seeded = seed_demo(store, Accounts(store))
+        reporter.progress(f"done, text {seeded.text_id}")
+        print(sign_in_help(seeded), file=sys.stderr)
     url = f"http://{args.host}:{args.port}/"
     reporter.progress(f"Travaux on {url} (texts in {display_url(store.url)}); Ctrl+C stops it")
     try:
@@ -293,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reported as FILE:LINE:COLUMN warnings and the text is still imported.",
     )
     sub.add_argument("file", metavar="FILE", help="the text to import (UTF-8)")
+    sub.add_argument(
+        "--negotiation",
+        metavar="NEG",
+        help="make the text part of this negotiation (`travaux admin list`)",
+    )
     sub.set_defaults(run=cmd_import)
 
     sub = commands.add_parser(
@@ -356,11 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="import a short demo text when the database is empty (default: on)",
+        default=None,
+        help="when the database is empty, seed a demo negotiation (a short text, its "
+        "Parties, one person in each role) that anyone can sign in to (default: on when "
+        "--host is a loopback address)",
     )
     sub.set_defaults(run=cmd_serve)
     # Imported here: the export command builds on this module's helpers.
+    from travaux.admin_command import add_admin_parser
     from travaux.audit_command import add_audit_parser
     from travaux.export_command import add_export_parser
     from travaux.history_command import add_history_parsers
@@ -368,7 +390,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(commands, parents=[common])
     add_history_parsers(commands, parents=[common])
     add_audit_parser(commands, parents=[common])
+    add_admin_parser(commands, parents=[common])
     return parser
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     PERSON_DISABLED = "person-disabled"
     NEGOTIATION_CREATED = "negotiation-created"
     PARTY_ADDED = "party-added"
+    TEXT_ATTACHED = "text-attached"
     MEMBERSHIP_GRANTED = "membership-granted"
     MEMBERSHIP_REVOKED = "membership-revoked"
     GRANTS_CHANGED = "grants-changed"

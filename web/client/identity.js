@@ -67,6 +67,7 @@ export async function loadIdentity (textId) {
     role,
     party: idOf(membership.party) || membership.party_code || '',
     capabilities,
+    parties: (negotiation?.parties || []).map(idOf).filter(Boolean),
     csrf: me.csrf || ''
   }
 }

@@ -16,6 +16,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import * as authProtocol from 'y-protocols/auth'
 import { loadIdentity, signIn, signOut } from './identity.js'
 import { roots } from './model.js'
+import { setNegotiationParties } from './operations.js'
 import { Room } from './render.js'
 import { h } from './dom.js'
 
@@ -47,6 +48,7 @@ async function main () {
   const identity = await loadIdentity(textId)
   if (identity.mode === 'signed-out') return signInForm(root)
 
+  setNegotiationParties(identity.parties || [])
   const doc = new Y.Doc()
   const who = identity.login || 'anonymous'
   const local = new IndexeddbPersistence(`travaux:${textId}:${who}`, doc)

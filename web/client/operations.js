@@ -44,8 +44,14 @@ const bracketOf = (doc, id) => {
   if (!rec) throw new OperationError(`no bracket ${id} in this text`)
   return rec
 }
+// Parties of the negotiation (GET /api/negotiations) count as registered too: a text
+// seeded before its negotiation had Parties has an empty `parties` map.
+const negotiationParties = new Set()
+export const setNegotiationParties = (codes) => { for (const c of codes) negotiationParties.add(c) }
 const requireParty = (doc, party) => {
-  if (party && !roots(doc).parties.has(party)) throw new OperationError(`unknown Party ${party}`)
+  if (party && !roots(doc).parties.has(party) && !negotiationParties.has(party)) {
+    throw new OperationError(`unknown Party ${party}`)
+  }
 }
 const checkSpan = (words, start, end) => {
   if (!(start >= 0 && start <= end && end <= words.length)) {

@@ -233,7 +233,7 @@ export class Room {
       h('span', { class: 'num' }, this.numbers.label(id)),
       h('span', { class: `badge status-${status.replaceAll(' ', '-')}`, 'data-status': status }, status),
       party ? h('span', { class: 'party-tag', style: `--party-hue:${partyHue(party)}`, title: `Proposed by ${party}` }, party) : null,
-      h('span', { class: 'presence', 'data-presence': id })
+      h('span', { class: 'presence', 'data-presence': id }, this.presenceChips(id))
     ].filter(Boolean))
     let words = el.querySelector(':scope > .words')
     if (!words) {
@@ -246,7 +246,6 @@ export class Room {
     if (this.active?.id === id) return // the editor draws itself
     const ytext = rec.get('words')
     words.replaceChildren(ytext ? wordsView(this.doc, ytext) : '')
-    this.renderPresence()
   }
 
   renderCounters () {
@@ -261,18 +260,21 @@ export class Room {
     )
   }
 
-  renderPresence () {
-    const states = this.provider.awareness.getStates()
+  /** Who else is on a clause (awareness `clause`), as chips. */
+  presenceChips (id) {
     const me = this.doc.clientID
-    const byClause = new Map()
-    states.forEach((state, client) => {
-      if (client === me || !state.clause || !state.user) return
-      if (!byClause.has(state.clause)) byClause.set(state.clause, [])
-      byClause.get(state.clause).push(state.user)
+    const chips = []
+    this.provider.awareness.getStates().forEach((state, client) => {
+      if (client === me || state.clause !== id || !state.user) return
+      const u = state.user
+      chips.push(h('span', { class: 'who-chip', style: `background:${u.color}`, title: `${u.name}${u.party ? ' (' + u.party + ')' : ''} is here` }, u.party || u.name))
     })
+    return chips
+  }
+
+  renderPresence () {
     for (const slot of this.text.querySelectorAll('[data-presence]')) {
-      const users = byClause.get(slot.dataset.presence) || []
-      slot.replaceChildren(...users.map((u) => h('span', { class: 'who-chip', style: `background:${u.color}`, title: `${u.name}${u.party ? ' (' + u.party + ')' : ''} is here` }, u.party || u.name)))
+      slot.replaceChildren(...this.presenceChips(slot.dataset.presence))
     }
   }
 

@@ -152,9 +152,7 @@ def test_the_chair_sets_a_status_and_lifts_a_bracket_for_everyone(
     chair.locator("#status-select").select_option("parked")
     chair.click("[data-action=set-status]")
     aosis.wait_for_selector(f"#clause-{clause} .badge[data-status=parked]")
-    wait_for(
-        lambda: server.stored_text().clause(clause).status == "parked", what="stored status"
-    )
+    wait_for(lambda: server.stored_text().clause(clause).status == "parked", what="stored status")
     assert "is to halt the loss" in stored_words(server, clause)
 
 
@@ -198,8 +196,10 @@ def test_edits_made_offline_survive_a_reload_and_merge_on_reconnection(
     enter_room(page, server)
     # … and sends it on reconnection; both edits stand everywhere.
     wait_for(
-        lambda: stored_words(server, clause).startswith("Online: ")
-        and stored_words(server, clause).endswith(" Offline words."),
+        lambda: (
+            stored_words(server, clause).startswith("Online: ")
+            and stored_words(server, clause).endswith(" Offline words.")
+        ),
         what="the offline edit on the server",
     )
     wait_for(lambda: editor_text(secretariat, clause) == stored_words(server, clause))
@@ -227,3 +227,21 @@ def _bracketed(text: Any, clause_id: str) -> str:
     from drafting.views import bracketed_text
 
     return bracketed_text(text)
+
+
+def test_a_forged_change_is_refused_by_the_server_and_the_page_resyncs(
+    person: Any, server: Server
+) -> None:
+    """What the page does not offer, the server still refuses: a delegate's direct edit."""
+    clause = clause_id_with(server.stored_text(), HAVE_AGREED)
+    before = stored_words(server, clause)
+    eu = person("eu@demo")
+    eu.evaluate(
+        "id => window.travaux.doc.getMap('clauses').get(id).get('words').insert(0, 'FORGED ')",
+        clause,
+    )
+    eu.wait_for_selector("#connection[data-state=refused]")
+    # The page throws its copy away and reads the text again from the server.
+    eu.wait_for_selector("#connection[data-state=synced]", timeout=15_000)
+    wait_for(lambda: editor_text(eu, clause) == before, what="the page back to the server's text")
+    assert stored_words(server, clause) == before

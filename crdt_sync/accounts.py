@@ -253,9 +253,7 @@ class Accounts:
             )
             return [_negotiation_info(row) for row in rows]
 
-    def set_grants(
-        self, negotiation_id: str, grants: Mapping[Role | str, Iterable[Capability | str]]
-    ) -> None:
+    def set_grants(self, negotiation_id: str, grants: Mapping[Role, Iterable[Capability]]) -> None:
         """What each role may do in this negotiation; roles not named keep the defaults of
         `drafting.permissions.DEFAULT_CAPABILITIES`, and an empty mapping restores them."""
         table: dict[str, list[str]] = {}

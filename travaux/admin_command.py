@@ -430,6 +430,9 @@ def cmd_list(args: argparse.Namespace, reporter: Reporter) -> int:
         return EXIT_OK
     if not listed:
         reporter.note(f'no negotiations yet; `{PROG} admin create-negotiation "NAME"` makes one')
+    people = [m for n in listed for m in n["people"]] + roleless
+    login_width = max((len(p["login"]) for p in people), default=0)
+    name_width = max((len(p["name"]) for p in people), default=0)
     for n in listed:
         print(f"{n['id']}  {n['name']}")
         for party in n["parties"]:
@@ -440,12 +443,14 @@ def cmd_list(args: argparse.Namespace, reporter: Reporter) -> int:
         for m in n["people"]:
             off = "  [disabled]" if m["disabled"] else ""
             phrase = _role_phrase(Role(m["role"]), m["party"])
-            print(f"  person  {m['login']:<24} {m['name']:<24} {phrase}{off}")
+            print(
+                f"  person  {m['login']:<{login_width}}  {m['name']:<{name_width}}  {phrase}{off}"
+            )
         for role, capabilities in n["grants"].items():
             print(f"  grants  {role}: {', '.join(capabilities) or '-'}")
     for p in roleless:
         off = "  [disabled]" if p["disabled"] else ""
-        print(f"no role  {p['login']:<24} {p['name']}{off}")
+        print(f"no role   {p['login']:<{login_width}}  {p['name']}{off}")
     return EXIT_OK
 
 

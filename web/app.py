@@ -1,14 +1,18 @@
-"""The HTTP application: negotiation texts as JSON, and a small page that lists them.
+"""The HTTP application: negotiation texts as JSON, sign-in, and a small home page.
 
-    GET  /api/texts           every text, with its headline counts
-    POST /api/texts           import a Markdown text (raw text/markdown or a file upload)
-    GET  /api/texts/{id}      one text: statistics, clean and bracketed text
-    GET  /api/openapi.json    this API described in OpenAPI 3.1
-    GET  /                    an HTML list of the texts (the editor comes later)
+    GET  /api/texts           the texts of my negotiations, with their headline counts
+    POST /api/texts           ?negotiation=ID: import a Markdown text into that negotiation
+                              (raw text/markdown or a file upload; needs `structure`)
+    GET  /api/texts/{id}      one text: statistics, clean and bracketed text (needs `read`)
+    GET  /api/negotiations    my negotiations: their Parties, my role, their texts
+    GET  /api/openapi.json    this API described in OpenAPI 3.1 (public)
+    GET  /                    who is signed in and the texts they may open (public)
 
-Errors are JSON `{"error": "<what went wrong, in words>", "detail": <data or null>}`.
-The store and the views are synchronous; they run in the thread pool so that a large text
-being imported does not stall the other requests.
+Sign-in, sessions and the rights of each call are in `web.auth`; exports, history and the
+WebSocket endpoint in their own modules. Errors are JSON `{"error": "<what went wrong, in
+words>", "detail": <data or null>}` (`web.errors`). The store and the accounts are
+synchronous; they run in the thread pool so that a large text being imported does not
+stall the other requests.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import html
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.types import Message
 
+from crdt_sync.accounts import Accounts, Membership
+from crdt_sync.audit import AuditLog
 from crdt_sync.connection import Limits
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, TextInfo, UnknownText
@@ -36,23 +42,29 @@ from drafting.importing import ImportResult, import_markdown
 from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, clean_text
+from drafting.vocabulary import Capability
+from web.audit import routes as audit_routes
+from web.auth import (
+    identify,
+    member,
+    membership_json,
+    negotiation_member,
+    origin_of,
+    person_json,
+)
+from web.auth import routes as auth_routes
+from web.balloons import routes as balloon_routes
 from web.client import routes as client_routes
+from web.errors import EXCEPTION_HANDLERS, ApiError
 from web.exports import routes as export_routes
 from web.history import routes as history_routes
+from web.members import routes as member_routes
 from web.openapi import openapi_document
 from web.sync import routes as sync_routes
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the longest COP21 draft is 121 KB
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
 DEMO_TEXT = Path(__file__).parent / "demo" / "demo-text.md"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail: Any = None) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-        self.detail = detail
 
 
 def import_demo(store: Store) -> str:
@@ -67,15 +79,22 @@ def store_import(store: Store, result: ImportResult, *, origin: str) -> str:
 
 
 def create_app(
-    store: Store, *, max_upload_bytes: int = MAX_UPLOAD_BYTES, limits: Limits | None = None
+    store: Store,
+    *,
+    accounts: Accounts | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    limits: Limits | None = None,
 ) -> Starlette:
-    api = TextsApi(store, max_upload_bytes)
+    """The app over `store`; `accounts` (default: over the same store) decides who may do
+    what; every sign-in, export, revision and restore goes to the store's audit log."""
+    accounts = accounts or Accounts(store)
+    api = TextsApi(store, accounts, max_upload_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The rooms live as long as the server: on shutdown every update received is
         # written and every room snapshotted before the process exits.
-        app.state.rooms = Rooms(store, limits)
+        app.state.rooms = Rooms(store, limits, accounts=accounts, audit=app.state.audit)
         try:
             yield
         finally:
@@ -87,25 +106,30 @@ def create_app(
             Route("/api/texts", api.list_texts, methods=["GET"]),
             Route("/api/texts", api.create_text, methods=["POST"]),
             Route("/api/texts/{text_id}", api.get_text, methods=["GET"]),
+            Route("/api/negotiations", api.list_negotiations, methods=["GET"]),
             Route("/api/openapi.json", api.openapi, methods=["GET"]),
+            *audit_routes,
+            *auth_routes,
+            *balloon_routes,
+            *member_routes,
             *export_routes,
             *history_routes,
             *sync_routes,
             *client_routes,
         ],
         lifespan=lifespan,
-        exception_handlers={
-            ApiError: _api_error,
-            HTTPException: _http_error,
-        },
+        exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     app.state.store = store
+    app.state.accounts = accounts
+    app.state.audit = AuditLog(store)
     return app
 
 
 class TextsApi:
-    def __init__(self, store: Store, max_upload_bytes: int) -> None:
+    def __init__(self, store: Store, accounts: Accounts, max_upload_bytes: int) -> None:
         self.store = store
+        self.accounts = accounts
         self.max_upload_bytes = max_upload_bytes
         # Headline counts per (text, last change): listing should not rebuild every
         # document on every request.
@@ -113,13 +137,31 @@ class TextsApi:
 
     # -- reading ------------------------------------------------------------------------
     async def list_texts(self, request: Request) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(self._listing))
+        identity = await identify(request)
+        return JSONResponse(await run_in_threadpool(self._listing, identity.person_id))
 
-    def _listing(self) -> list[dict[str, Any]]:
-        return [
-            {**_metadata(info), "statistics": self._summary(info)}
-            for info in self.store.list_texts()
+    def _listing(self, person_id: str) -> list[dict[str, Any]]:
+        """The texts of every negotiation the person is in, oldest first."""
+        texts = [
+            (info, membership.negotiation_id)
+            for membership in self.accounts.memberships(person_id)
+            if membership.actor.may(Capability.READ)
+            for info in self._infos(membership.negotiation_id)
         ]
+        texts.sort(key=lambda found: (found[0].created, found[0].id))
+        return [
+            {**_metadata(info), "negotiation": negotiation, "statistics": self._summary(info)}
+            for info, negotiation in texts
+        ]
+
+    def _infos(self, negotiation_id: str) -> list[TextInfo]:
+        infos = []
+        for text_id in self.accounts.texts_of(negotiation_id):
+            try:
+                infos.append(self.store.get_text(text_id))
+            except UnknownText:  # deleted since the list was read
+                continue
+        return infos
 
     def _summary(self, info: TextInfo) -> dict[str, int]:
         key = (info.id, info.updated.isoformat())
@@ -133,9 +175,10 @@ class TextsApi:
 
     async def get_text(self, request: Request) -> JSONResponse:
         text_id = request.path_params["text_id"]
-        return JSONResponse(await run_in_threadpool(self._detail, text_id))
+        membership = await member(request, text_id, Capability.READ)
+        return JSONResponse(await run_in_threadpool(self._detail, text_id, membership))
 
-    def _detail(self, text_id: str) -> dict[str, Any]:
+    def _detail(self, text_id: str, membership: Membership) -> dict[str, Any]:
         try:
             info = self.store.get_text(text_id)
             text = NegotiationText.from_update(self.store.load(text_id))
@@ -144,20 +187,62 @@ class TextsApi:
         clean = clean_text(text)
         return {
             **_metadata(info),
+            "negotiation": membership.negotiation_id,
             "statistics": statistics(text),
             "clean": {"text": clean.text, "open_brackets": len(clean.open_brackets)},
             "bracketed": bracketed_text(text),
         }
 
+    async def list_negotiations(self, request: Request) -> JSONResponse:
+        identity = await identify(request)
+        return JSONResponse(await run_in_threadpool(self._negotiations, identity.person_id))
+
+    def _negotiations(self, person_id: str) -> list[dict[str, Any]]:
+        found = []
+        for membership in self.accounts.memberships(person_id):
+            negotiation = self.accounts.negotiation(membership.negotiation_id)
+            readable = membership.actor.may(Capability.READ)
+            found.append(
+                {
+                    "id": negotiation.id,
+                    "name": negotiation.name,
+                    "parties": [
+                        {"code": p.code, "name": p.name, "kind": p.kind}
+                        for p in self.accounts.parties(negotiation.id)
+                    ],
+                    **{k: v for k, v in membership_json(membership).items() if k != "negotiation"},
+                    "texts": [
+                        {"id": info.id, "title": info.title, "url": f"/api/texts/{info.id}"}
+                        for info in (self._infos(negotiation.id) if readable else [])
+                    ],
+                }
+            )
+        return found
+
     async def openapi(self, request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(self.max_upload_bytes))
 
     async def index(self, request: Request) -> HTMLResponse:
-        texts = await run_in_threadpool(self.store.list_texts)
-        return HTMLResponse(_index_page(texts))
+        try:
+            identity = await identify(request)
+        except ApiError:
+            return HTMLResponse(_signed_out_page())
+        negotiations = await run_in_threadpool(self._negotiations, identity.person_id)
+        return HTMLResponse(_index_page(person_json(identity), negotiations))
 
     # -- importing ------------------------------------------------------------------------
     async def create_text(self, request: Request) -> JSONResponse:
+        identity = await identify(request)  # before anything else is said
+        negotiation_id = request.query_params.get("negotiation", "")
+        if not negotiation_id:
+            raise ApiError(
+                400,
+                "say which negotiation the text is for: POST /api/texts?negotiation=ID",
+                {"parameter": "negotiation"},
+            )
+        membership = await negotiation_member(
+            request, negotiation_id, Capability.STRUCTURE, doing="import texts"
+        )
         name, data = await self._upload(request)
         source = _decode(name, data)
         try:
@@ -168,11 +253,19 @@ class TextsApi:
                 f"{name} could not be imported: {error}",
                 {"line": error.line, "column": error.column, "message": str(error)},
             ) from None
-        text_id = await run_in_threadpool(store_import, self.store, result, origin="http")
+        origin = origin_of(identity, membership, action="import")
+
+        def store_and_attach() -> str:
+            text_id = store_import(self.store, result, origin=origin)
+            self.accounts.attach_text(text_id, negotiation_id)
+            return text_id
+
+        text_id = await run_in_threadpool(store_and_attach)
         body = {
             "id": text_id,
             "title": result.text.title,
             "kind": result.text.kind,
+            "negotiation": negotiation_id,
             "url": f"/api/texts/{text_id}",
             "warnings": [
                 {"line": w.line, "column": w.column, "message": w.message} for w in result.warnings
@@ -271,46 +364,89 @@ def _metadata(info: TextInfo) -> dict[str, Any]:
     }
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status)
+_PAGE_STYLE = """<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;
+padding:0 1rem}small{color:#555}header{display:flex;justify-content:space-between;
+align-items:baseline;gap:1rem}</style>"""
+
+# The page's scripts send the csrf token that GET /api/session returns with every change.
+_PAGE_SCRIPT = """<script>
+async function csrf() {
+  return (await (await fetch("/api/session")).json()).csrf;
+}
+document.getElementById("signout").addEventListener("click", async () => {
+  await fetch("/api/session", {method: "DELETE", headers: {"X-CSRF-Token": await csrf()}});
+  window.location.assign("/signin");
+});
+for (const form of document.querySelectorAll("form.import")) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = form.querySelector("output");
+    const response = await fetch(form.action, {
+      method: "POST", body: new FormData(form), headers: {"X-CSRF-Token": await csrf()},
+    });
+    const body = await response.json();
+    if (response.ok) { window.location.reload(); } else { status.textContent = body.error; }
+  });
+}
+</script>"""
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    messages = {
-        404: f"nothing at {request.url.path}; the API is under /api/texts",
-        405: f"{request.method} is not allowed on {request.url.path}",
-    }
-    error = messages.get(exc.status_code, exc.detail)
-    return JSONResponse(
-        {"error": error, "detail": None}, status_code=exc.status_code, headers=exc.headers
-    )
-
-
-def _index_page(texts: list[TextInfo]) -> str:
-    items = "\n".join(
-        f'<li><a href="/api/texts/{html.escape(t.id)}">{html.escape(t.title or "(untitled)")}'
-        f"</a> <small>{html.escape(t.kind)} · {t.created:%Y-%m-%d %H:%M} UTC · "
-        f"<code>{html.escape(t.id)}</code></small></li>"
-        for t in texts
-    )
-    listing = f"<ul>\n{items}\n</ul>" if texts else "<p>No texts yet: import one below.</p>"
+def _signed_out_page() -> str:
     return f"""<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
 <title>Travaux</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}}
-small{{color:#555}}</style>
+{_PAGE_STYLE}
 <h1>Travaux</h1>
-<p>Negotiation texts on this server (each link is the text as JSON: statistics, clean and
-bracketed text). The co-drafting editor is not built yet.</p>
-{listing}
-<h2>Import a text</h2>
-<form method="post" action="/api/texts" enctype="multipart/form-data">
-<input type="file" name="file" accept=".md,.txt,text/markdown,text/plain" required>
-<button>Import</button>
-</form>
+<p>Negotiation texts with their brackets, alternatives and options, drafted together.</p>
+<p><a href="/signin">Sign in</a> to see the texts of your negotiations.</p>
 <p><a href="/api/openapi.json">API description (OpenAPI)</a></p>
 </html>
 """
+
+
+def _index_page(person: dict[str, Any], negotiations: list[dict[str, Any]]) -> str:
+    sections = "\n".join(_negotiation_section(n) for n in negotiations) or (
+        "<p>You have no role in any negotiation yet: ask its chair or secretariat.</p>"
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>Travaux</title>
+{_PAGE_STYLE}
+<header><h1>Travaux</h1>
+<p>Signed in as <strong>{html.escape(person["name"])}</strong>
+<small>({html.escape(person["login"])})</small>
+<button id="signout" type="button">Sign out</button></p></header>
+{sections}
+<p><a href="/api/openapi.json">API description (OpenAPI)</a></p>
+{_PAGE_SCRIPT}
+</html>
+"""
+
+
+def _negotiation_section(negotiation: dict[str, Any]) -> str:
+    role = html.escape(negotiation["role"])
+    party = negotiation["party"]
+    acting = f"{role} for {html.escape(party)}" if party else role
+    items = "\n".join(
+        f'<li><a href="{html.escape(t["url"])}">{html.escape(t["title"] or "(untitled)")}</a> '
+        f"<small><code>{html.escape(t['id'])}</code></small></li>"
+        for t in negotiation["texts"]
+    )
+    listing = f"<ul>\n{items}\n</ul>" if items else "<p>No texts yet.</p>"
+    upload = ""
+    if Capability.STRUCTURE.value in negotiation["capabilities"]:
+        action = f"/api/texts?negotiation={quote(negotiation['id'])}"
+        upload = f"""<form class="import" method="post" action="{html.escape(action)}">
+<input type="file" name="file" accept=".md,.txt,text/markdown,text/plain" required>
+<button>Import a text</button> <output></output>
+</form>"""
+    rights = html.escape(", ".join(negotiation["capabilities"]))
+    parties = html.escape(", ".join(p["code"] for p in negotiation["parties"]) or "none")
+    return f"""<section>
+<h2>{html.escape(negotiation["name"])}</h2>
+<p>You are <strong>{acting}</strong>: you may {rights}. <small>Parties: {parties}</small></p>
+{listing}
+{upload}
+</section>"""

@@ -5,10 +5,13 @@
 
 The body is the file, with its media type and a Content-Disposition naming it after the
 text. A redline (Word only) compares text `from` with text `to` (default: this text) and
-shows the changes as tracked changes. Errors are JSON `{"error": …, "detail": …}` as in
-`web.app`: 400 a wrong parameter, 404 no such text, 409 a clean export of a text whose
-brackets are still open (`detail` lists them; `keep_brackets=1` exports them as brackets).
-The store is `request.app.state.store`.
+shows the changes as tracked changes. The caller needs the `export` right in the
+negotiation of every text the file is made of (`web.auth.member`); each export is written
+to the audit log. Errors are JSON `{"error": …, "detail": …}` (`web.errors`): 400 a wrong
+parameter, 401 not signed in, 403 a role that may not export, 404 no such text (or not
+one of the caller's), 409 a clean export of a text whose brackets are still open (`detail`
+lists them; `keep_brackets=1` exports them as brackets). The store is
+`request.app.state.store`.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from crdt_sync.store import Store, UnknownText
 from drafting.schema import NegotiationText
+from drafting.vocabulary import Capability
 from exporters.akn import export_akn
 from exporters.document import ExportError, OpenBracketsError
 from exporters.docx import export_docx
 from exporters.frbr import slug
 from exporters.redline import export_redline
+from web.auth import audit, member
+from web.errors import ApiError
 
 MEDIA_TYPES = {
     "akn": "application/akn+xml",
@@ -38,22 +44,27 @@ TRUE = ("1", "true", "yes", "on")
 FALSE = ("", "0", "false", "no", "off")
 
 
-class _Failure(Exception):
-    def __init__(self, status: int, error: str, detail: Any = None) -> None:
-        super().__init__(error)
-        self.status, self.error, self.detail = status, error, detail
-
-
 async def export_text(request: Request) -> Response:
     text_id = request.path_params["text_id"]
-    try:
-        options = _options(request)
-        store: Store = request.app.state.store
-        data, title = await run_in_threadpool(_export, store, text_id, options)
-    except _Failure as failure:
-        return JSONResponse(
-            {"error": failure.error, "detail": failure.detail}, status_code=failure.status
-        )
+    membership = await member(request, text_id, Capability.EXPORT)
+    options = _options(request)
+    for other in {options["from"], options["to"]} - {None, "", text_id}:
+        await member(request, other, Capability.EXPORT)  # a redline shows both texts
+    store: Store = request.app.state.store
+    data, title = await run_in_threadpool(_export, store, text_id, options)
+    await audit(
+        request,
+        "export",
+        membership=membership,
+        text_id=text_id,
+        detail={
+            "format": options["format"],
+            "mode": options["mode"],
+            "text": text_id,
+            **{key: options[key] for key in ("from", "to", "language") if options[key]},
+            **({"keep_brackets": True} if options["keep_brackets"] else {}),
+        },
+    )
     name = f"{slug(title, 'text')}-{options['mode']}.{SUFFIXES[options['format']]}"
     return Response(
         data,
@@ -66,20 +77,20 @@ def _options(request: Request) -> dict[str, Any]:
     query = request.query_params
     unknown = sorted(set(query) - {"format", "mode", "language", "keep_brackets", "from", "to"})
     if unknown:
-        raise _Failure(400, f"unknown parameter(s): {', '.join(unknown)}", {"unknown": unknown})
+        raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}", {"unknown": unknown})
     fmt = query.get("format", "")
     if fmt not in MEDIA_TYPES:
-        raise _Failure(400, "format must be akn or docx", {"format": fmt or None})
+        raise ApiError(400, "format must be akn or docx", {"format": fmt or None})
     mode = query.get("mode", "negotiation")
     if mode not in MODES:
-        raise _Failure(400, "mode must be clean, negotiation or redline", {"mode": mode})
+        raise ApiError(400, "mode must be clean, negotiation or redline", {"mode": mode})
     keep = query.get("keep_brackets", "").lower()
     if keep not in TRUE + FALSE:
-        raise _Failure(400, "keep_brackets must be 1 or 0", {"keep_brackets": keep})
+        raise ApiError(400, "keep_brackets must be 1 or 0", {"keep_brackets": keep})
     if mode == "redline" and fmt != "docx":
-        raise _Failure(400, "a redline is a Word document: use format=docx", {"format": fmt})
+        raise ApiError(400, "a redline is a Word document: use format=docx", {"format": fmt})
     if mode == "redline" and not query.get("from"):
-        raise _Failure(400, "a redline needs from=<id of the earlier text>", None)
+        raise ApiError(400, "a redline needs from=<id of the earlier text>", None)
     return {
         "format": fmt,
         "mode": mode,
@@ -94,7 +105,7 @@ def _load(store: Store, text_id: str) -> NegotiationText:
     try:
         return NegotiationText.from_update(store.load(text_id))
     except UnknownText as error:
-        raise _Failure(404, str(error), {"id": text_id}) from None
+        raise ApiError(404, str(error), {"id": text_id}) from None
 
 
 def _export(store: Store, text_id: str, options: dict[str, Any]) -> tuple[bytes, str]:
@@ -120,9 +131,9 @@ def _export(store: Store, text_id: str, options: dict[str, Any]) -> tuple[bytes,
             ],
             "hint": "keep_brackets=1 exports them as brackets",
         }
-        raise _Failure(409, error.headline, detail) from None
+        raise ApiError(409, error.headline, detail) from None
     except ExportError as error:
-        raise _Failure(400, str(error), None) from None
+        raise ApiError(400, str(error), None) from None
 
 
 routes = [Route("/api/texts/{text_id}/export", export_text, methods=["GET"])]

@@ -1,7 +1,7 @@
 """HTTP routes for revisions, clause history, diffs and restore (`routes`, for the app).
 
     GET  /api/texts/{id}/revisions                     the revisions, oldest first
-    POST /api/texts/{id}/revisions                     cut the next one {"label", "author"}
+    POST /api/texts/{id}/revisions                     cut the next one {"label"}
     GET  /api/texts/{id}/revisions/{rev}               one revision, with its text
     GET  /api/texts/{id}/verification                  is the hash chain intact?
     GET  /api/texts/{id}/clauses/{clause}/history      ?party ?person ?kind ?since ?until
@@ -9,21 +9,24 @@
     GET  /api/texts/{id}/clauses/{clause}/at           ?revision=REV (or "now") ?subtree=1
     GET  /api/texts/{id}/diff                          ?from=A &to=B (revisions or "now")
                                                        ?clause=C ?all=1
-    POST /api/texts/{id}/clauses/{clause}/restore      {"to": REV, "person", "party"}
+    POST /api/texts/{id}/clauses/{clause}/restore      {"to": REV}
 
-A clause is named by its id or a citation ("Article 2", "2.1(a)"). Errors are JSON
-`{"error": …, "detail": …}` as in `web.app`. The store is `request.app.state.store`.
+A clause is named by its id or a citation ("Article 2", "2.1(a)"). Reading needs the
+`read` right in the text's negotiation, a restore `edit`, cutting a revision `decide`
+(`web.auth.member`); the person signed in is the revision's author and the restore's, and
+both are written to the audit log. Errors are JSON `{"error": …, "detail": …}`
+(`web.errors`). The store is `request.app.state.store`.
 
 Changes (a revision's label, a restore) go through the text's room when the app runs
-rooms (`request.app.state.rooms`), as any client's edit does: judged, applied, stored,
-sent to everyone editing. Without rooms they are appended to the store directly.
+rooms (`request.app.state.rooms`), as any client's edit does: judged against the caller's
+rights, applied, stored, sent to everyone editing. Without rooms they are appended to the
+store directly.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,26 +36,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt_sync import history_store as hs
+from crdt_sync.accounts import Membership
+from crdt_sync.connection import CloseCode, Closed, Connection
+from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText
 from drafting.diffs import clause_rendering, diff_texts, find_clause
-from drafting.history import make_origin
-from drafting.permissions import Actor
 from drafting.redraft import RedraftError, restore_clause
 from drafting.revisions import NOW, RevisionError, default_label, label_update
 from drafting.schema import NegotiationText
 from drafting.views import bracketed_text, clean_text
-from drafting.vocabulary import Role
+from drafting.vocabulary import Capability
+from web.auth import audit, identify, member, origin_of
+from web.errors import ApiError
 
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_LIMIT = 1000
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-class _Failure(Exception):
-    def __init__(self, status: int, error: str, detail: Any = None) -> None:
-        super().__init__(error)
-        self.status, self.error, self.detail = status, error, detail
 
 
 def _json_errors(handler: Handler) -> Handler:
@@ -61,16 +61,14 @@ def _json_errors(handler: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
-        except _Failure as failure:
-            body = {"error": failure.error, "detail": failure.detail}
-            return JSONResponse(body, status_code=failure.status)
+        except ApiError as error:
+            return error.response()
         except UnknownText as error:
-            return JSONResponse({"error": str(error), "detail": None}, status_code=404)
+            return ApiError(404, str(error)).response()
         except KeyError as error:
-            message = str(error.args[0] if error.args else error)
-            return JSONResponse({"error": message, "detail": None}, status_code=404)
+            return ApiError(404, str(error.args[0] if error.args else error)).response()
         except (RevisionError, RedraftError) as error:
-            return JSONResponse({"error": str(error), "detail": None}, status_code=409)
+            return ApiError(409, str(error)).response()
 
     return wrapped
 
@@ -85,6 +83,7 @@ def _store(request: Request) -> Store:
 @_json_errors
 async def list_revisions(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    await member(request, text_id, Capability.READ)
     revisions = await run_in_threadpool(hs.list_revisions, _store(request), text_id)
     return JSONResponse([_revision_json(text_id, r) for r in revisions])
 
@@ -92,20 +91,31 @@ async def list_revisions(request: Request) -> Response:
 @_json_errors
 async def cut_revision(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    membership = await member(request, text_id, Capability.DECIDE, doing="cut a revision")
+    identity = await identify(request)
     body = await _body(request)
     store = _store(request)
-    author = _string(body, "author")
+    author = identity.name  # whoever is signed in, whatever the body claims
     existing = await run_in_threadpool(hs.list_revisions, store, text_id)
     label = _string(body, "label") or default_label(len(existing) + 1)
     if any(r.label == label for r in existing):
-        raise _Failure(409, f"a revision is already labelled {label!r}", {"label": label})
+        raise ApiError(409, f"a revision is already labelled {label!r}", {"label": label})
     text = await _current(request, text_id)
     update = label_update(text, label)
-    origin = make_origin("http", person=author, action="revise")
-    ids = await _apply(request, text_id, [update] if update != hs.EMPTY_UPDATE else [], origin)
+    origin = origin_of(identity, membership, action="revise")
+    updates = [update] if update != hs.EMPTY_UPDATE else []
+    ids = await _apply(request, text_id, updates, origin, membership)
     up_to = ids[-1] if ids else await run_in_threadpool(hs.last_update_id, store, text_id)
     revision = await run_in_threadpool(
         lambda: hs.record_revision(store, text_id, up_to=up_to, label=label, author=author)
+    )
+    await audit(
+        request,
+        "revision-cut",
+        membership=membership,
+        text_id=text_id,
+        target=revision.label,
+        detail={"label": revision.label, "number": revision.number, "hash": revision.hash},
     )
     body = _revision_json(text_id, revision)
     return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
@@ -114,6 +124,7 @@ async def cut_revision(request: Request) -> Response:
 @_json_errors
 async def get_revision(request: Request) -> Response:
     text_id, ref = request.path_params["text_id"], request.path_params["revision"]
+    await member(request, text_id, Capability.READ)
 
     def read() -> dict[str, Any]:
         revision = hs.get_revision(_store(request), text_id, ref)
@@ -131,6 +142,7 @@ async def get_revision(request: Request) -> Response:
 @_json_errors
 async def verification(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    await member(request, text_id, Capability.READ)
     store = _store(request)
     problems = await run_in_threadpool(hs.verify_revisions, store, text_id)
     revisions = await run_in_threadpool(hs.list_revisions, store, text_id)
@@ -150,6 +162,7 @@ async def verification(request: Request) -> Response:
 @_json_errors
 async def clause_history(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    await member(request, text_id, Capability.READ)
     store = _store(request)
     clause = await _clause(request, text_id)
     query = request.query_params
@@ -169,7 +182,7 @@ async def clause_history(request: Request) -> Response:
             )
         )
     except ValueError as error:  # an unknown kind
-        raise _Failure(400, str(error), {"kind": query.get("kind")}) from None
+        raise ApiError(400, str(error), {"kind": query.get("kind")}) from None
     shown = entries[-limit:] if limit else entries
     return JSONResponse(
         {
@@ -183,11 +196,12 @@ async def clause_history(request: Request) -> Response:
 @_json_errors
 async def clause_at(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    await member(request, text_id, Capability.READ)
     clause = await _clause(request, text_id)
     ref = request.query_params.get("revision", NOW)
     name, then = await run_in_threadpool(hs.open_state, _store(request), text_id, ref)
     if not then.has_clause(clause):
-        raise _Failure(404, f"clause {clause!r} did not exist in {name}", {"revision": name})
+        raise ApiError(404, f"clause {clause!r} did not exist in {name}", {"revision": name})
     subtree = _flag(request.query_params.get("subtree"))
     return JSONResponse(
         {
@@ -201,9 +215,10 @@ async def clause_at(request: Request) -> Response:
 @_json_errors
 async def diff(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    await member(request, text_id, Capability.READ)
     query = request.query_params
     if "from" not in query or "to" not in query:
-        raise _Failure(400, "say what to compare: ?from=REV&to=REV (a label, a number or now)")
+        raise ApiError(400, "say what to compare: ?from=REV&to=REV (a label, a number or now)")
     store = _store(request)
     old_name, old = await run_in_threadpool(hs.open_state, store, text_id, query["from"])
     new_name, new = await run_in_threadpool(hs.open_state, store, text_id, query["to"])
@@ -220,23 +235,28 @@ async def diff(request: Request) -> Response:
 @_json_errors
 async def restore(request: Request) -> Response:
     text_id = request.path_params["text_id"]
+    membership = await member(request, text_id, Capability.EDIT, doing="restore a clause")
+    identity = await identify(request)
     body = await _body(request)
     to = _string(body, "to")
     if not to or to.lower() == NOW:
-        raise _Failure(400, 'say which revision to restore from: {"to": "Rev.2"}')
+        raise ApiError(400, 'say which revision to restore from: {"to": "Rev.2"}')
     store = _store(request)
     clause = await _clause(request, text_id)
     revision = await run_in_threadpool(hs.get_revision, store, text_id, to)
     text = await _current(request, text_id)
     updates = await run_in_threadpool(restore_clause, text, clause, revision.open())
-    origin = make_origin(
-        "http",
-        person=_string(body, "person"),
-        party=_string(body, "party"),
-        action="restore",
-        rev=revision.label,
-    )
-    ids = await _apply(request, text_id, updates, origin)
+    origin = origin_of(identity, membership, action="restore", rev=revision.label)
+    ids = await _apply(request, text_id, updates, origin, membership)
+    if ids:
+        await audit(
+            request,
+            "clause-restored",
+            membership=membership,
+            text_id=text_id,
+            target=clause,
+            detail={"clause": clause, "revision": revision.label, "changes": len(ids)},
+        )
     return JSONResponse(
         {
             "clause": clause,
@@ -251,13 +271,14 @@ async def restore(request: Request) -> Response:
 # -- writing through the room ---------------------------------------------------------------------
 
 
-@dataclass
-class _Sender:
-    """Who sends a change made over HTTP, as the room sees a connection. The HTTP API has
-    no sign-in yet (issue 4): like every connection today, it acts as the chair."""
+class _NoPeer:
+    """The transport of a server-side change: nothing to send to, nothing to close."""
 
-    origin: str
-    actor: Actor
+    async def send(self, data: bytes) -> None:
+        return None
+
+    async def close(self, code: int, reason: str) -> None:
+        return None
 
 
 async def _current(request: Request, text_id: str) -> NegotiationText:
@@ -271,27 +292,36 @@ async def _current(request: Request, text_id: str) -> NegotiationText:
 
 
 async def _apply(
-    request: Request, text_id: str, updates: Sequence[bytes], origin: str
+    request: Request,
+    text_id: str,
+    updates: Sequence[bytes],
+    origin: str,
+    membership: Membership,
 ) -> list[int]:
-    """Log ids of `updates`, applied as a client's edits are."""
+    """Log ids of `updates`, applied as the caller's edits through the text's room: the
+    room's guard judges them with the caller's rights, as it judges a client's."""
     if not updates:
         return []
-    rooms = getattr(request.app.state, "rooms", None)
+    rooms: Rooms | None = getattr(request.app.state, "rooms", None)
     if rooms is None:
         return await run_in_threadpool(
             hs.append_updates, _store(request), text_id, list(updates), origin
         )
-    from crdt_sync.connection import Closed
-
     room = await rooms.open(text_id)
-    sender = _Sender(origin, Actor.of(Role.CHAIR))
+    sender = Connection(_NoPeer(), rooms.limits, origin=origin, actor=membership.actor)
+    identity = await identify(request)
+    # Who the room's audit entries and rights checks name, as for a signed-in client.
+    sender.person, sender.person_id = identity.login, identity.person_id
+    sender.credential, sender.negotiation_id = identity.credential, membership.negotiation_id
     ids = []
     try:
         for update in updates:
             ids.append(await room.apply_local(sender, update))
     except Closed as closed:
-        raise _Failure(409, f"the server refused the change: {closed.reason}") from None
+        status = 403 if closed.code == CloseCode.POLICY else 409
+        raise ApiError(status, f"the server refused the change: {closed.reason}") from None
     finally:
+        sender.cancel()
         rooms.release(room)
     return ids
 
@@ -312,7 +342,7 @@ def _find(text: NegotiationText, reference: str, fallback: NegotiationText | Non
             return find_clause(candidate, reference)
         except KeyError:
             continue
-    raise _Failure(404, f"no clause {reference!r} in this text", {"clause": reference})
+    raise ApiError(404, f"no clause {reference!r} in this text", {"clause": reference})
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -320,15 +350,15 @@ async def _body(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
-            raise _Failure(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+            raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except ValueError:
-        raise _Failure(400, "the request body is not JSON") from None
+        raise ApiError(400, "the request body is not JSON") from None
     if not isinstance(body, dict):
-        raise _Failure(400, "the request body must be a JSON object")
+        raise ApiError(400, "the request body must be a JSON object")
     return body
 
 
@@ -337,7 +367,7 @@ def _string(body: dict[str, Any], key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _Failure(400, f"{key!r} must be a string", {key: value})
+        raise ApiError(400, f"{key!r} must be a string", {key: value})
     return value.strip()
 
 
@@ -349,7 +379,7 @@ def _integer(value: str | None, default: int) -> int:
     if value is None:
         return default
     if not value.isdigit():
-        raise _Failure(400, f"limit must be a whole number, not {value!r}")
+        raise ApiError(400, f"limit must be a whole number, not {value!r}")
     return int(value)
 
 
@@ -359,7 +389,7 @@ def _time(value: str | None) -> datetime | None:
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _Failure(400, f"{value!r} is not a time (ISO 8601)", {"time": value}) from None
+        raise ApiError(400, f"{value!r} is not a time (ISO 8601)", {"time": value}) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

@@ -2,6 +2,8 @@
 
 Hand-written rather than generated from docstrings so that the response shapes are
 described too; tests check it is valid OpenAPI and that it names every route of the app.
+Every operation needs the session cookie or a bearer token (`security` at the top) unless
+it says `security: []`; changes made with the cookie also need the `X-CSRF-Token` header.
 """
 
 from __future__ import annotations
@@ -21,6 +23,42 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
+
+
+_UNAUTHORIZED = _error("Not signed in: no session cookie or bearer token, or an ended one")
+_FORBIDDEN = _error(
+    "The caller's role lacks the right this needs (the message names it), or a change "
+    "made with the session cookie without the right X-CSRF-Token or from another origin"
+)
+_CSRF = {
+    "name": "X-CSRF-Token",
+    "in": "header",
+    "required": False,
+    "description": "The csrf value of the session (from POST or GET /api/session); needed "
+    "on every change made with the session cookie, not with a bearer token.",
+    "schema": {"type": "string"},
+}
+_PUBLIC: list[dict[str, list[str]]] = []  # `security: []`: no credentials needed
+
+_SECURITY_SCHEMES = {
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "travaux_session",
+        "description": "Set by POST /api/session (HttpOnly, SameSite=Lax, Secure on https). "
+        "Unsafe methods (POST, PUT, PATCH, DELETE) also need the X-CSRF-Token header and, "
+        "when the browser sends an Origin, this server's own.",
+    },
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (trv_…) for scripts, made by an administrator.",
+    },
+}
+
+
+def _protected(responses: dict[str, Any]) -> dict[str, Any]:
+    return {**responses, "401": _UNAUTHORIZED, "403": _FORBIDDEN}
 
 
 _COUNTS = {
@@ -45,6 +83,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["id", "title", "kind", "created", "updated", "url", "statistics"],
         "properties": {
             "id": {"type": "string", "examples": ["k3mz8q2hwa"]},
+            "negotiation": {"type": "string", "description": "The negotiation it belongs to"},
             "title": {"type": "string"},
             "kind": {
                 "type": "string",
@@ -98,9 +137,10 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Imported": {
         "type": "object",
-        "required": ["id", "title", "kind", "url", "warnings"],
+        "required": ["id", "title", "kind", "negotiation", "url", "warnings"],
         "properties": {
             "id": {"type": "string"},
+            "negotiation": {"type": "string"},
             "title": {"type": "string"},
             "kind": {"type": "string"},
             "url": {"type": "string"},
@@ -110,6 +150,105 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "What the importer repaired (unbalanced brackets …).",
             },
         },
+    },
+    "Person": {
+        "type": "object",
+        "required": ["id", "login", "name"],
+        "properties": {
+            "id": {"type": "string"},
+            "login": {"type": "string"},
+            "name": {"type": "string"},
+        },
+    },
+    "Role": {
+        "type": "object",
+        "required": ["role", "party", "capabilities"],
+        "properties": {
+            "role": {
+                "type": "string",
+                "enum": [
+                    "chair",
+                    "secretariat",
+                    "delegate",
+                    "delegation viewer",
+                    "observer",
+                    "legal adviser",
+                ],
+            },
+            "party": {
+                "type": ["string", "null"],
+                "description": "The Party the person acts for (null: none)",
+            },
+            "capabilities": {
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "enum": ["read", "table", "edit", "structure", "decide", "export"],
+                },
+            },
+        },
+    },
+    "Membership": {
+        "allOf": [
+            _ref("Role"),
+            {
+                "type": "object",
+                "required": ["negotiation"],
+                "properties": {"negotiation": {"type": "string"}},
+            },
+        ]
+    },
+    "Session": {
+        "type": "object",
+        "required": ["person", "csrf"],
+        "properties": {
+            "person": _ref("Person"),
+            "csrf": {
+                "type": ["string", "null"],
+                "description": "Send it as X-CSRF-Token with every change (null when "
+                "signed in with a bearer token, which needs none)",
+            },
+            "expires": {"type": "string", "format": "date-time"},
+            "credential": {"type": "string", "enum": ["session", "token"]},
+            "memberships": {"type": "array", "items": _ref("Membership")},
+        },
+    },
+    "Negotiation": {
+        "allOf": [
+            _ref("Role"),
+            {
+                "type": "object",
+                "required": ["id", "name", "parties", "texts"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "parties": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["code", "name", "kind"],
+                            "properties": {
+                                "code": {"type": "string", "examples": ["EU"]},
+                                "name": {"type": "string"},
+                                "kind": {"type": "string", "enum": ["delegation", "group"]},
+                            },
+                        },
+                    },
+                    "texts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["id", "title", "url"],
+                            "properties": {
+                                "id": {"type": "string"},
+                                "title": {"type": "string"},
+                                "url": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        ]
     },
 }
 
@@ -138,18 +277,22 @@ def _operation(
     summary: str,
     path_params: list[str],
     query: list[dict[str, Any]] | None = None,
-    body: dict[str, str] | None = None,
+    body: dict[str, str | dict[str, Any]] | None = None,
     ok: str = "200",
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
-        "parameters": [_path(p) for p in path_params] + (query or []),
-        "responses": {
-            ok: _json({"type": "object"}, summary),
-            "400": _error("A wrong or missing parameter"),
-            "404": _error("No such text, clause or revision"),
-        },
+        "parameters": [_path(p) for p in path_params]
+        + (query or [])
+        + ([_CSRF] if body is not None else []),
+        "responses": _protected(
+            {
+                ok: _json({"type": "object"}, summary),
+                "400": _error("A wrong or missing parameter"),
+                "404": _error("No such text, clause or revision (or not one of yours)"),
+            }
+        ),
     }
     if body is not None:
         operation["requestBody"] = {
@@ -159,7 +302,9 @@ def _operation(
                     "schema": {
                         "type": "object",
                         "properties": {
-                            name: {"type": "string", "description": text}
+                            name: text
+                            if isinstance(text, dict)
+                            else {"type": "string", "description": text}
                             for name, text in body.items()
                         },
                     }
@@ -181,7 +326,7 @@ def _history_paths() -> dict[str, Any]:
                 "cutRevision",
                 "Cut the next revision (immutable, hash-chained)",
                 text,
-                body={"label": "e.g. Rev.2 (default: the next number)", "author": "who"},
+                body={"label": "e.g. Rev.2 (default: the next number); the author is you"},
                 ok="201",
             ),
         },
@@ -215,7 +360,7 @@ def _history_paths() -> dict[str, Any]:
                 "restoreClause",
                 "Give a clause an earlier wording, as a new attributed change",
                 clause,
-                body={"to": "the revision to restore from", "person": "who", "party": "for"},
+                body={"to": "the revision to restore from"},
             ),
         },
         "/api/texts/{text_id}/diff": {
@@ -247,14 +392,19 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
             "/api/texts": {
                 "get": {
                     "operationId": "listTexts",
-                    "summary": "Every stored text, oldest first, with its headline counts",
-                    "responses": {
-                        "200": _json({"type": "array", "items": _ref("TextSummary")}, "The texts")
-                    },
+                    "summary": "The texts of my negotiations, oldest first, with headline counts",
+                    "responses": _protected(
+                        {"200": _json({"type": "array", "items": _ref("TextSummary")}, "The texts")}
+                    ),
                 },
                 "post": {
                     "operationId": "importText",
-                    "summary": "Import a text in UNFCCC-style Markdown and store it",
+                    "summary": "Import a text in UNFCCC-style Markdown into a negotiation "
+                    "(needs the structure right there)",
+                    "parameters": [
+                        _query("negotiation", "the negotiation the text is for", required=True),
+                        _CSRF,
+                    ],
                     "requestBody": {
                         "required": True,
                         "description": f"The Markdown source (UTF-8), at most {max_upload_bytes} "
@@ -276,21 +426,27 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                             },
                         },
                     },
-                    "responses": {
-                        "201": {
-                            **_json(_ref("Imported"), "Stored; warnings say what was repaired"),
-                            "headers": {
-                                "Location": {
-                                    "description": "The new text's URL",
-                                    "schema": {"type": "string"},
-                                }
+                    "responses": _protected(
+                        {
+                            "201": {
+                                **_json(_ref("Imported"), "Stored; warnings say what was repaired"),
+                                "headers": {
+                                    "Location": {
+                                        "description": "The new text's URL",
+                                        "schema": {"type": "string"},
+                                    }
+                                },
                             },
-                        },
-                        "400": _error("Empty, not UTF-8, or a form without a 'file' field"),
-                        "413": _error("Larger than the server accepts"),
-                        "415": _error("Neither text/markdown, text/plain nor a form"),
-                        "422": _error("Not readable as a negotiation text (line and column)"),
-                    },
+                            "400": _error(
+                                "No negotiation given, empty, not UTF-8, or a form without a "
+                                "'file' field"
+                            ),
+                            "404": _error("No such negotiation, or not one of yours"),
+                            "413": _error("Larger than the server accepts"),
+                            "415": _error("Neither text/markdown, text/plain nor a form"),
+                            "422": _error("Not readable as a negotiation text (line and column)"),
+                        }
+                    ),
                 },
             },
             "/api/texts/{text_id}": {
@@ -305,10 +461,12 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                             "schema": {"type": "string"},
                         }
                     ],
-                    "responses": {
-                        "200": _json(_ref("TextDetail"), "The text"),
-                        "404": _error("No text with that id"),
-                    },
+                    "responses": _protected(
+                        {
+                            "200": _json(_ref("TextDetail"), "The text"),
+                            "404": _error("No text with that id (or not one of yours)"),
+                        }
+                    ),
                 },
             },
             "/api/texts/{text_id}/export": {
@@ -328,43 +486,235 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                         _query("from", "redline: the earlier text (an id)"),
                         _query("to", "redline: the later text (an id; default: this one)"),
                     ],
-                    "responses": {
-                        "200": {
-                            "description": "The file, as an attachment",
-                            "content": {
-                                "application/akn+xml": {"schema": {"type": "string"}},
-                                "application/vnd.openxmlformats-officedocument"
-                                ".wordprocessingml.document": {
-                                    "schema": {"type": "string", "format": "binary"}
+                    "responses": _protected(
+                        {
+                            "200": {
+                                "description": "The file, as an attachment",
+                                "content": {
+                                    "application/akn+xml": {"schema": {"type": "string"}},
+                                    "application/vnd.openxmlformats-officedocument"
+                                    ".wordprocessingml.document": {
+                                        "schema": {"type": "string", "format": "binary"}
+                                    },
                                 },
                             },
-                        },
-                        "400": _error("A wrong or missing parameter"),
-                        "404": _error("No text with that id"),
-                        "409": _error("Clean export refused: brackets are still open (listed)"),
-                    },
+                            "400": _error("A wrong or missing parameter"),
+                            "404": _error("No text with that id (or not one of yours)"),
+                            "409": _error("Clean export refused: brackets are still open (listed)"),
+                        }
+                    ),
                 }
             },
             **_history_paths(),
+            **_session_paths(),
+            **_negotiation_paths(),
+            **_balloon_paths(),
             "/api/openapi.json": {
                 "get": {
                     "operationId": "openapi",
                     "summary": "This description",
+                    "security": _PUBLIC,
                     "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
                 }
             },
             "/": {
                 "get": {
                     "operationId": "index",
-                    "summary": "An HTML page listing the texts",
+                    "summary": "Who is signed in and the texts they may open (else a link "
+                    "to /signin)",
+                    "security": _PUBLIC,
+                    "responses": {"200": _HTML},
+                }
+            },
+            "/texts/{text_id}": {
+                "get": {
+                    "operationId": "draftingRoom",
+                    "summary": "The drafting room of a text (an HTML shell; its script signs "
+                    "in and opens the text over the WebSocket, where rights are checked)",
+                    "security": _PUBLIC,
+                    "parameters": [_path("text_id")],
                     "responses": {
-                        "200": {
-                            "description": "HTML",
-                            "content": {"text/html": {"schema": {"type": "string"}}},
-                        }
+                        "200": _HTML,
+                        "503": {**_HTML, "description": "The browser bundle is not built"},
                     },
                 }
             },
+            "/signin": {
+                "get": {
+                    "operationId": "signInPage",
+                    "summary": "The sign-in page",
+                    "security": _PUBLIC,
+                    "responses": {"200": _HTML},
+                }
+            },
         },
-        "components": {"schemas": _SCHEMAS},
+        "security": [{"sessionCookie": []}, {"bearerToken": []}],
+        "components": {"schemas": _SCHEMAS, "securitySchemes": _SECURITY_SCHEMES},
+    }
+
+
+_HTML = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _negotiation_paths() -> dict[str, Any]:
+    """A negotiation's people (web/members.py) and audit log (web/audit.py)."""
+    negotiation = ["negotiation_id"]
+    member = ["negotiation_id", "login"]
+    return {
+        "/api/negotiations/{negotiation_id}/members": {
+            "get": _operation(
+                "listMembers",
+                "Who acts for whom, with which role (chair, secretariat)",
+                negotiation,
+            ),
+        },
+        "/api/negotiations/{negotiation_id}/members/{login}": {
+            "put": _operation(
+                "grantRole",
+                "Give a person a role, or change it (the chair)",
+                member,
+                body={"role": "chair, secretariat, delegate …", "party": "the Party, if any"},
+                ok="204",
+            ),
+            "delete": {
+                **_operation("revokeRole", "Take a person's role away (the chair)", member),
+                "parameters": [_path("negotiation_id"), _path("login"), _CSRF],
+            },
+        },
+        "/api/negotiations/{negotiation_id}/audit": {
+            "get": _operation(
+                "negotiationAudit",
+                "The negotiation's audit log, oldest first (chair, secretariat)",
+                negotiation,
+                [
+                    _query("party", "only entries of this Party"),
+                    _query("person", "only entries of this person (login)"),
+                    _query("action", "only these actions (repeated, or a,b)"),
+                    _query("since", "ISO time"),
+                    _query("until", "ISO time"),
+                    _query("after", "the next_after of the previous page"),
+                    _query("limit", "at most this many entries (1 … 5000, default 500)"),
+                ],
+            ),
+        },
+    }
+
+
+def _balloon_paths() -> dict[str, Any]:
+    """Trial balloons (web/balloons.py): only ever shown to the scope they were floated in."""
+    text = ["text_id"]
+    balloon = ["text_id", "balloon_id"]
+    scope = {
+        "description": "chair, all, or {kind: parties, parties: [codes]}",
+        "oneOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string"},
+                    "parties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        ],
+    }
+    return {
+        "/api/texts/{text_id}/balloons": {
+            "get": _operation("listBalloons", "The trial balloons I may see", text),
+            "post": _operation(
+                "floatBalloon",
+                "Float a trial balloon in my Party's name (a delegate)",
+                text,
+                body={
+                    "scope": scope,
+                    "attributed": {"type": "boolean", "description": "name my Party (default)"},
+                    "clause": "the clause id",
+                    "at": {"type": "integer", "description": "where in its words"},
+                    "words": "the words floated",
+                },
+                ok="201",
+            ),
+        },
+        "/api/texts/{text_id}/balloons/{balloon_id}": {
+            "delete": {
+                **_operation(
+                    "withdrawBalloon",
+                    "Withdraw it: its words are purged everywhere (its Party, or the chair)",
+                    balloon,
+                    ok="204",
+                ),
+                "parameters": [_path("text_id"), _path("balloon_id"), _CSRF],
+            },
+        },
+        "/api/texts/{text_id}/balloons/{balloon_id}/promote": {
+            "post": _operation(
+                "promoteBalloon",
+                "Table the balloon as a formal proposal of its Party",
+                balloon,
+                body={},
+                ok="201",
+            ),
+        },
+    }
+
+
+def _session_paths() -> dict[str, Any]:
+    """Sign-in, who am I, sign-out (web/auth.py), and my negotiations."""
+    credentials = {
+        "type": "object",
+        "required": ["login", "password"],
+        "properties": {"login": {"type": "string"}, "password": {"type": "string"}},
+    }
+    return {
+        "/api/session": {
+            "post": {
+                "operationId": "signIn",
+                "summary": "Sign in: sets the session cookie; answers with the csrf token",
+                "security": _PUBLIC,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": credentials}},
+                },
+                "responses": {
+                    "200": {
+                        **_json(_ref("Session"), "Signed in"),
+                        "headers": {
+                            "Set-Cookie": {
+                                "description": "travaux_session=…; HttpOnly; SameSite=Lax; "
+                                "Path=/; Max-Age=<session lifetime> (Secure on https)",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    },
+                    "400": _error("Not a JSON object with a login and a password"),
+                    "401": _error("Wrong login or password (one message for both)"),
+                    "403": _error("Sent from a page of another origin"),
+                    "415": _error("Not application/json (forms are refused)"),
+                },
+            },
+            "get": {
+                "operationId": "whoAmI",
+                "summary": "Who I am, my csrf token and my roles",
+                "responses": _protected({"200": _json(_ref("Session"), "Signed in")}),
+            },
+            "delete": {
+                "operationId": "signOut",
+                "summary": "Sign out: the session is revoked on the server, the cookie cleared",
+                "parameters": [_CSRF],
+                "responses": _protected(
+                    {
+                        "204": {"description": "Signed out"},
+                        "400": _error("Signed in with a bearer token: there is no session"),
+                    }
+                ),
+            },
+        },
+        "/api/negotiations": {
+            "get": {
+                "operationId": "listNegotiations",
+                "summary": "My negotiations: their Parties, my role there, their texts",
+                "responses": _protected(
+                    {"200": _json({"type": "array", "items": _ref("Negotiation")}, "Mine")}
+                ),
+            }
+        },
     }

@@ -1,24 +1,23 @@
-"""The history API on a real SQLite store and the real app: revisions, verification,
-clause history, a clause at a revision, diffs, and a restore that reaches the editors."""
+"""The history API on a real SQLite store and the real app, signed in as the demo's
+people: revisions, verification, clause history, a clause at a revision, diffs, and a
+restore that reaches the editors — made as the person signed in, with their rights."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text as sql
 from starlette.testclient import TestClient
 
 from crdt_sync import protocol
+from crdt_sync.accounts import Accounts
+from crdt_sync.audit import AuditLog
 from crdt_sync.history_store import append_updates
 from crdt_sync.store import Store
 from drafting.clauses import insert_words
 from drafting.history import recording
 from drafting.importing import import_markdown
 from drafting.schema import NegotiationText
-from web.app import create_app
-from web.history import routes
+from travaux.demo import DemoNegotiation
 
 SOURCE = """\
 ## Article 1 *(purpose)*
@@ -30,24 +29,18 @@ SOURCE = """\
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'travaux.sqlite3'}") as opened:
-        yield opened
+def client(chair: TestClient) -> TestClient:
+    """The chair, who may do everything here."""
+    return chair
 
 
 @pytest.fixture
-def client(store: Store) -> Iterator[TestClient]:
-    app = create_app(store)
-    if not any(getattr(r, "path", "") == routes[0].path for r in app.routes):
-        app.router.routes.extend(routes)  # until web.app mounts them itself
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def text_id(store: Store) -> str:
+def text_id(store: Store, accounts: Accounts, demo: DemoNegotiation) -> str:
+    """A short text of the demo negotiation."""
     text = import_markdown(SOURCE).text
-    return store.create_text(text.to_update(), title="Accord", kind="treaty", origin="import")
+    text_id = store.create_text(text.to_update(), title="Accord", kind="treaty", origin="import")
+    accounts.attach_text(text_id, demo.negotiation_id)
+    return text_id
 
 
 def edit(store: Store, text_id: str, origin: str, at: int, words: str) -> None:
@@ -62,10 +55,11 @@ def edit(store: Store, text_id: str, origin: str, at: int, words: str) -> None:
 def test_revisions_are_cut_listed_and_opened(client: TestClient, text_id: str) -> None:
     assert client.get(f"/api/texts/{text_id}/revisions").json() == []
 
-    cut = client.post(f"/api/texts/{text_id}/revisions", json={"author": "Chair"})
+    # The author is whoever is signed in, whatever the body says.
+    cut = client.post(f"/api/texts/{text_id}/revisions", json={"author": "Someone else"})
     assert cut.status_code == 201
     assert cut.headers["location"] == f"/api/texts/{text_id}/revisions/1"
-    assert (cut.json()["label"], cut.json()["author"]) == ("Rev.1", "Chair")
+    assert (cut.json()["label"], cut.json()["author"]) == ("Rev.1", "Chair of the conference")
     client.post(f"/api/texts/{text_id}/revisions", json={"label": "Chair's text"})
 
     listed = client.get(f"/api/texts/{text_id}/revisions").json()
@@ -143,7 +137,7 @@ def test_a_clause_as_it_stood_and_a_diff_between_revisions(
 
 
 def test_a_restore_goes_through_the_room_to_everyone_editing(
-    client: TestClient, store: Store, text_id: str
+    client: TestClient, secretariat: TestClient, store: Store, text_id: str
 ) -> None:
     with client.websocket_connect(f"/ws/{text_id}") as websocket:
         replica = NegotiationText()  # a delegate's editor, synced through the room
@@ -158,9 +152,9 @@ def test_a_restore_goes_through_the_room_to_everyone_editing(
             insert_words(replica, paragraph, 0, "All ")
         websocket.send_bytes(protocol.sync_update(updates[0]))
 
-        restored = client.post(
+        restored = secretariat.post(  # editorial: the secretariat may
             f"/api/texts/{text_id}/clauses/Article 1.1/restore",
-            json={"to": "Rev.1", "person": "Chair"},
+            json={"to": "Rev.1", "person": "Someone else", "party": "AOSIS"},
         )
         assert restored.status_code == 201, restored.text
         assert restored.json()["words"] == "1. Parties [shall][should] take action."
@@ -168,9 +162,33 @@ def test_a_restore_goes_through_the_room_to_everyone_editing(
 
     history = client.get(f"/api/texts/{text_id}/clauses/Article 1.1/history").json()
     last = history["entries"][-1]
-    assert (last["kind"], last["person"], last["detail"]["rev"]) == ("restored", "Chair", "Rev.1")
+    assert (last["kind"], last["person"], last["detail"]["rev"]) == (
+        "restored",
+        "secretariat@demo",
+        "Rev.1",
+    )
+    [audited] = AuditLog(store).entries(actions={"clause-restored"})
+    assert (audited.person, audited.text_id, audited.detail["revision"]) == (
+        "secretariat@demo",
+        text_id,
+        "Rev.1",
+    )
     bad = client.post(f"/api/texts/{text_id}/clauses/Article 1.1/restore", json={"to": "now"})
     assert bad.status_code == 400
+
+
+def test_cutting_a_revision_is_in_the_audit_log(
+    client: TestClient, store: Store, text_id: str
+) -> None:
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+
+    [entry] = AuditLog(store).entries(actions={"revision-cut"})
+    assert (entry.person, entry.negotiation_id, entry.text_id, entry.target) == (
+        "chair@demo",
+        "demo",
+        text_id,
+        "Rev.1",
+    )
 
 
 def _words(text: NegotiationText) -> str:

@@ -45,6 +45,7 @@ from drafting.views import bracketed_text, clean_text
 from drafting.vocabulary import Capability
 from web.audit import routes as audit_routes
 from web.auth import (
+    audit,
     identify,
     member,
     membership_json,
@@ -261,6 +262,13 @@ class TextsApi:
             return text_id
 
         text_id = await run_in_threadpool(store_and_attach)
+        await audit(
+            request,
+            "text-attached",
+            membership=membership,
+            text_id=text_id,
+            detail={"title": result.text.title[:200], "source": "http import"},
+        )
         body = {
             "id": text_id,
             "title": result.text.title,

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from crdt_sync.accounts import Accounts
+from crdt_sync.audit import AuditLog
 from crdt_sync.store import Store
 from travaux.demo import DemoNegotiation
 from web.app import DEMO_TEXT, import_demo
@@ -48,7 +49,7 @@ def test_a_text_comes_with_statistics_clean_and_bracketed_text(
     assert text["clean"]["open_brackets"] > 0
 
 
-def test_posting_markdown_imports_it_into_the_negotiation(chair: TestClient) -> None:
+def test_posting_markdown_imports_it_into_the_negotiation(chair: TestClient, store: Store) -> None:
     source = DEMO_TEXT.read_text(encoding="utf-8")
 
     response = chair.post(
@@ -61,6 +62,8 @@ def test_posting_markdown_imports_it_into_the_negotiation(chair: TestClient) -> 
     assert response.headers["location"] == f"/api/texts/{body['id']}"
     assert chair.get(body["url"]).json()["statistics"]["articles"] == 5
     assert body["id"] in [t["id"] for t in chair.get("/api/texts").json()]
+    [entry] = AuditLog(store).entries(actions={"text-attached"})
+    assert (entry.person, entry.negotiation_id, entry.text_id) == ("chair@demo", "demo", body["id"])
 
 
 def test_a_file_upload_is_imported_with_its_warnings(secretariat: TestClient) -> None:

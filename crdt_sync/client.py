@@ -38,6 +38,7 @@ class SyncClient:
         self._reader: asyncio.Task[None] | None = None
         self._subscription: Any = None
         self._changed = asyncio.Event()
+        self._applying_remote = False
 
     async def __aenter__(self) -> SyncClient:
         await self.connect()
@@ -79,7 +80,9 @@ class SyncClient:
         await asyncio.wait_for(asyncio.shield(self._reader), timeout)
 
     def _on_local_change(self, event: Any) -> None:
-        if event.transaction.origin == REMOTE or self._socket is None:
+        # (The event's transaction does not give back the origin it was opened with: a
+        # flag says whether the change is the server's, which must not be echoed.)
+        if self._applying_remote or self._socket is None:
             return
         frame = protocol.sync_update(event.update)
         asyncio.get_running_loop().create_task(self._send_quietly(frame))
@@ -110,7 +113,11 @@ class SyncClient:
         if frame.sync == SyncType.STEP1:
             await self._socket.send(protocol.sync_step2(self.doc.get_update(frame.payload)))
             return
-        with self.doc.transaction(origin=REMOTE):
-            self.doc.apply_update(frame.payload)
+        self._applying_remote = True
+        try:
+            with self.doc.transaction(origin=REMOTE):
+                self.doc.apply_update(frame.payload)
+        finally:
+            self._applying_remote = False
         if frame.sync == SyncType.STEP2:
             self.synced.set()

@@ -84,6 +84,9 @@ class Rooms:
         self._loading[text_id] = future
         try:
             state = await asyncio.to_thread(self.store.load, text_id)
+            if not negotiation_id and self.accounts is not None:
+                found = await asyncio.to_thread(self.accounts.negotiation_of, text_id)
+                negotiation_id = found or ""
             room = Room(
                 text_id,
                 state,

@@ -237,6 +237,14 @@ class Store:
                 raise StoreError(f"document {doc_id} is not {scope!r} of {text_id}")
         return doc_id
 
+    def scoped_documents(self, text_id: str) -> dict[str, str]:
+        """The scoped documents a text has so far: scope → document id."""
+        with self._session(write=False) as session:
+            rows = session.execute(
+                select(TextRow.scope, TextRow.id).where(TextRow.parent_id == text_id)
+            )
+            return {scope: doc_id for scope, doc_id in rows}
+
     def purge(self, doc_id: str, state: bytes) -> int:
         """Replace a scoped document's whole log and snapshots with `state` (the document
         re-encoded after a withdrawal: deleted words are gone from it). Only scoped

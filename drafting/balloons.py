@@ -219,25 +219,27 @@ def balloons_seen_by(
     chair: bool = False,
     authors: BalloonDocument | None = None,
 ) -> list[BalloonView]:
-    """The balloons of `scope_doc` that `party` (or the chair) may see. The author of an
-    unattributed one is shown to the chair and to its own Party only (from `authors`)."""
-    views = []
-    for record in scope_doc.balloons():
-        if not Scope.from_json(record.scope).admits(party, chair=chair):
-            continue
-        author = author_of(scope_doc, record.id, authors)
-        show_author = record.attributed or (bool(author) and (chair or author == party))
-        views.append(
-            BalloonView(
-                id=record.id,
-                clause=record.clause,
-                words=str(record.words),
-                author=author if show_author else None,
-                status=record.status,
-                floated=str(record.map.get("created")),
-            )
-        )
+    """The balloons of `scope_doc` that `party` (or the chair) may see."""
+    views = [
+        view_of(record, author_of(scope_doc, record.id, authors), party=party, chair=chair)
+        for record in scope_doc.balloons()
+        if Scope.from_json(record.scope).admits(party, chair=chair)
+    ]
     return sorted(views, key=lambda v: (v.floated, v.id))
+
+
+def view_of(record: BalloonRecord, author: str, *, party: str, chair: bool) -> BalloonView:
+    """A balloon as `party` (or the chair) sees it: the author of an unattributed one is
+    shown to the chair and to its own Party only."""
+    show_author = record.attributed or (bool(author) and (chair or author == party))
+    return BalloonView(
+        id=record.id,
+        clause=record.clause,
+        words=str(record.words),
+        author=author if show_author else None,
+        status=record.status,
+        floated=str(record.map.get("created")),
+    )
 
 
 def _floated(scope_doc: BalloonDocument, balloon_id: str) -> BalloonRecord:

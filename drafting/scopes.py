@@ -3,12 +3,18 @@
 A text is one shared document plus scoped documents that only some people may receive,
 each a separate CRDT document so that the server can refuse to send it at all:
 
-| scope | holds | who may open it | who may change it over the wire |
-|---|---|---|---|
-| `""` (the shared text) | clauses, brackets, proposals | everyone with *read* | judged update by update (`drafting.permissions`) |
-| `balloons:<scope key>` | the trial balloons of one scope (`drafting.balloons.Scope.key`) | the chair; the Parties of the scope (all Parties for `all`); the secretariat for `chair` | nobody: balloons are floated, withdrawn and promoted through server operations |
-| `balloons:authors` | who floated each unattributed balloon | the chair only | nobody (server operations) |
-| `workspace:<Party>` | a delegation's internal notes and drafts | that Party's delegates and delegation viewers, no one else (not the chair) | that Party's delegates |
+- `""`, the shared text (clauses, brackets, proposals): opened by everyone with *read*;
+  each update judged change by change (`drafting.permissions`).
+- `balloons:<scope key>` (`drafting.balloons.Scope.key`), the trial balloons of one scope:
+  opened by the chair, the delegations of the scope (every delegation for `all`), and the
+  secretariat for `chair`; changed by nobody over the wire: balloons are floated,
+  withdrawn and promoted through server operations.
+- `balloons:authors`, who floated each unattributed balloon: the chair only; changed by
+  server operations only.
+- `workspace:<Party>`, a delegation's internal notes and drafts: opened by that Party's
+  delegates and delegation viewers, no one else (not the chair); changed by its delegates.
+
+The same rules as a table are in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ from web.exports import routes as export_routes
 from web.history import routes as history_routes
 from web.members import routes as member_routes
 from web.openapi import openapi_document
+from web.redaction import install as redact_tokens_in_logs
 from web.sync import routes as sync_routes
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the longest COP21 draft is 121 KB
@@ -89,6 +90,7 @@ def create_app(
     """The app over `store`; `accounts` (default: over the same store) decides who may do
     what; every sign-in, export, revision and restore goes to the store's audit log."""
     accounts = accounts or Accounts(store)
+    redact_tokens_in_logs()
     api = TextsApi(store, accounts, max_upload_bytes)
 
     @contextlib.asynccontextmanager

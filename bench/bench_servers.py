@@ -124,7 +124,9 @@ class Travaux(ServerKind):
     def seed(self, label: str, update: bytes) -> str:
         store = self._store()
         try:
-            return store.create_text(update, title=label, kind="bench", origin="bench")
+            return self._signed(
+                store, store.create_text(update, title=label, kind="bench", origin="bench")
+            )
         finally:
             store.close()
 
@@ -132,14 +134,35 @@ class Travaux(ServerKind):
         store = self._store()
         try:
             return [
-                store.create_text(EMPTY_UPDATE, title=f"{label}-{i}", kind="bench", origin="bench")
+                self._signed(
+                    store,
+                    store.create_text(
+                        EMPTY_UPDATE, title=f"{label}-{i}", kind="bench", origin="bench"
+                    ),
+                )
                 for i in range(count)
             ]
         finally:
             store.close()
 
+    def _signed(self, store: Store, text_id: str) -> str:
+        """The room name a client uses: every connection signs in, here as the chair of a
+        bench negotiation, with `?token=` as y-websocket's `params` would add it."""
+        from crdt_sync.accounts import Accounts
+
+        accounts = Accounts(store)
+        if not getattr(self, "_token", None):
+            negotiation = accounts.create_negotiation("bench")
+            accounts.create_person("bench-chair", "Bench chair", "bench-password")
+            accounts.grant("bench-chair", negotiation, "chair")
+            self._negotiation = negotiation
+            self._token = accounts.create_token("bench-chair", "bench")
+        accounts.attach_text(text_id, self._negotiation)
+        return f"{text_id}?token={self._token}"
+
     def stored_updates(self, room: str) -> int | None:
         path = self.workdir / "travaux.sqlite3"
+        room = room.split("?", 1)[0]
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
             row = db.execute("SELECT count(*) FROM updates WHERE text_id = ?", (room,)).fetchone()
         return int(row[0])

@@ -20,11 +20,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from crdt_sync.audit import MAX_LIMIT, AuditAction, AuditEntry, AuditHead, AuditLog
 from crdt_sync.store import Store
+from travaux.arguments import parse_time
 
 EXIT_TAMPERED = 1
 
@@ -203,15 +204,10 @@ def record_from_cli(
 
 
 def _time(value: str | None, option: str) -> datetime | None:
-    if not value:
-        return None
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _error(
-            f"{option} {value!r} is not a time (ISO 8601, e.g. 2026-11-22 or 2026-11-22T21:30)"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return parse_time(value, "2026-11-22")
+    except ValueError as error:
+        raise _error(f"{option} {error}") from None
 
 
 def _store(args: argparse.Namespace) -> Any:

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from drafting.history import EntryKind, HistoryEntry
 from drafting.importers.parsed import SourceError
 from drafting.redraft import RedraftError
 from drafting.revisions import Revision, RevisionError
+from travaux.arguments import parse_time
 
 EXIT_ALTERED = 3
 
@@ -401,15 +402,10 @@ def _clause(store: Any, text_id: str, reference: str) -> str:
 
 
 def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _error(
-            f"{value!r} is not a time (ISO 8601, e.g. 2015-12-09 or 2015-12-09T21:30)"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return parse_time(value)
+    except ValueError as error:
+        raise _error(str(error)) from None
 
 
 def _store(args: argparse.Namespace) -> Any:

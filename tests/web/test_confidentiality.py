@@ -423,3 +423,18 @@ def test_an_update_after_the_rights_were_revoked_is_refused(world: World):
     assert run(scenario()) == 4404  # not in the negotiation: the text is not there for them
     assert bracketed_text(world.stored_text()) == before
     assert "Revoked" not in words_of(world.stored_text(), world.clause)
+
+
+def test_promoting_a_balloon_tables_it_as_its_partys_proposal_and_only_its_party_may(world: World):
+    balloon = float_balloon(world, "aosis", "all")
+    with world.http("eu") as http:
+        refused = http.post(f"/api/texts/{world.text_id}/balloons/{balloon}/promote")
+    assert refused.status_code == 409 and "only the Party" in refused.json()["error"]
+    with world.http("aosis") as http:
+        promoted = http.post(f"/api/texts/{world.text_id}/balloons/{balloon}/promote")
+    assert promoted.status_code == 201, promoted.text
+    proposal = world.stored_text().proposal(promoted.json()["proposal"])
+    assert (proposal.party, proposal.status) == ("AOSIS", "tabled")
+    with Store(world.db_url) as store:
+        [entry] = AuditLog(store).entries(actions=["balloon-promoted"])
+    assert (entry.person, entry.party, entry.target) == ("aosis", "AOSIS", balloon)

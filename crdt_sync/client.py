@@ -50,7 +50,10 @@ class SyncClient:
     async def connect(self, *, wait_synced: bool = True) -> None:
         self._socket = await websockets.connect(self.url, max_size=self.max_size, compression=None)
         self._subscription = self.doc.observe(self._on_local_change)
-        await self._socket.send(protocol.sync_step1(self.doc.get_state()))
+        # A server that refuses us (no sign-in, not admitted) may close before this is
+        # sent; the reader then records its close code and reason.
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self._socket.send(protocol.sync_step1(self.doc.get_state()))
         self._reader = asyncio.get_running_loop().create_task(self._read())
         if wait_synced:
             await asyncio.wait_for(self.synced.wait(), 30)

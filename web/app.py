@@ -63,6 +63,7 @@ from web.members import routes as member_routes
 from web.openapi import openapi_document
 from web.redaction import install as redact_tokens_in_logs
 from web.sync import routes as sync_routes
+from web.throttle import SignInThrottle
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the longest COP21 draft is 121 KB
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
@@ -125,6 +126,7 @@ def create_app(
     )
     app.state.store = store
     app.state.accounts = accounts
+    app.state.sign_in_throttle = SignInThrottle()
     app.state.audit = AuditLog(store)
     return app
 

@@ -32,11 +32,19 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from crdt_sync.accounts import Accounts, Identity, Membership, NotSignedIn, SignInRefused
+from crdt_sync.accounts import (
+    Accounts,
+    AccountsError,
+    Identity,
+    Membership,
+    NotSignedIn,
+    SignInRefused,
+)
 from crdt_sync.store import UnknownText
 from drafting.history import make_origin
 from drafting.vocabulary import Capability
 from web.errors import ApiError
+from web.throttle import SignInThrottle
 
 SESSION_COOKIE = "travaux_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -280,12 +288,25 @@ async def sign_in(request: Request) -> Response:
     check_origin(request)  # nobody else's page may sign a browser in to this server
     login, password = _credentials(await _read_body(request))
     accounts = accounts_of(request)
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else ""
+    wait = throttle.retry_after(login, address)
+    if wait is not None:
+        await audit(request, "sign-in-refused", detail={"login": await _known(request, login)})
+        raise ApiError(
+            429,
+            f"too many failed sign-ins: try again in {wait} seconds",
+            {"retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
     try:
         signed = await run_in_threadpool(accounts.sign_in, login, password)
     except SignInRefused as refused:
+        throttle.failed(login, address)
         # The same words for an unknown login and a wrong password (Accounts sees to it).
-        await audit(request, "sign-in-refused", detail={"login": login[:MAX_LOGIN_LOGGED]})
+        await audit(request, "sign-in-refused", detail={"login": await _known(request, login)})
         raise ApiError(401, str(refused), None) from None
+    throttle.succeeded(login)
     request.scope["travaux.identity"] = signed.identity
     await audit(request, "sign-in", detail={"login": signed.identity.login})
     response = JSONResponse(
@@ -305,6 +326,20 @@ async def sign_in(request: Request) -> Response:
         samesite="lax",
     )
     return response
+
+
+async def _known(request: Request, login: str) -> str:
+    """The login tried, for the audit log, if it names someone: a password typed into the
+    login field by mistake must not stay in the log for good."""
+    accounts = accounts_of(request)
+
+    def lookup() -> str:
+        try:
+            return accounts.person(login).login
+        except AccountsError:
+            return "(unknown login)"
+
+    return (await run_in_threadpool(lookup))[:MAX_LOGIN_LOGGED]
 
 
 async def _read_body(request: Request) -> bytes:

@@ -20,9 +20,11 @@ from crdt_sync.store import (
     MIGRATIONS_DIR,
     InvalidUpdate,
     Store,
+    StoreError,
     StoreUnavailable,
     UnknownText,
     default_url,
+    scoped_document_id,
 )
 
 WORDS = "Les Parties [conviennent][décident] — 各缔约方 — Стороны [соглашаются] — الأطراف"
@@ -251,3 +253,43 @@ def test_a_database_that_cannot_be_used_is_a_clear_error(url: str, message: str)
     with pytest.raises(StoreUnavailable, match=message) as raised:
         Store(url)
     assert "secret" not in str(raised.value)
+
+
+def test_a_text_has_scoped_documents_that_are_not_listed_as_texts(store: Store) -> None:
+    text_id = store.create_text(new_doc("shared").get_update(), title="t", kind="k", origin="t")
+    scoped = store.scoped_document(text_id, "workspace:EU")
+    assert store.scoped_document(text_id, "workspace:EU") == scoped  # made once
+    assert scoped != store.scoped_document(text_id, "balloons:all")
+    assert store.load(scoped) == Doc().get_update()  # empty until someone writes
+    assert [t.id for t in store.list_texts()] == [text_id] and store.count_texts() == 1
+    assert store.scoped_documents(text_id) == {
+        "workspace:EU": scoped,
+        "balloons:all": scoped_document_id(text_id, "balloons:all"),
+    }
+    with pytest.raises(UnknownText):
+        store.scoped_document("no-such-text", "workspace:EU")
+
+
+def test_purging_a_scoped_document_keeps_its_state_and_drops_what_was_deleted(
+    store: Store,
+) -> None:
+    text_id = store.create_text(new_doc("shared").get_update(), title="t", kind="k", origin="t")
+    scoped = store.scoped_document(text_id, "balloons:all")
+    doc = Doc()
+    balloons = doc.get("balloons", type=Map)
+    with doc.transaction():
+        balloons["b1"] = Map({"words": Text("a secret idea"), "party": "EU"})
+        balloons["b2"] = Map({"words": Text("a public idea"), "party": "EU"})
+    first = store.append_update(scoped, doc.get_update(), "test")
+    store.write_snapshot(scoped, doc.get_update(), first)
+    del balloons["b1"]
+    store.append_update(scoped, doc.get_update(), "test")
+
+    store.purge(scoped, doc.get_update())
+
+    kept = store.load(scoped)
+    assert b"a secret idea" not in kept and b"a public idea" in kept
+    assert store.update_count(scoped) == 1
+    # The shared text's record is never rewritten.
+    with pytest.raises(StoreError, match="never rewritten"):
+        store.purge(text_id, new_doc("x").get_update())

@@ -79,9 +79,13 @@ class Room:
         self.recorder = recorder
         self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
         self._observed: list[Change] = []
+        # The roots and subscriptions are kept: pycrdt drops an observer together with
+        # the Python object of the type it was registered on.
+        self._audited: list[tuple[Map, object]] = []
         if recorder is not None and audited:
             for name in AUDITED_ROOTS:
-                self.doc.get(name, type=Map).observe_deep(self._collector(name))
+                root = self.doc.get(name, type=Map)
+                self._audited.append((root, root.observe_deep(self._collector(name))))
 
     # -- connections -------------------------------------------------------------------
     async def join(self, connection: Connection) -> None:

@@ -308,6 +308,10 @@ def test_a_delegate_changing_another_partys_proposal_is_refused(world: World):
     proposal, (code, _) = run(scenario())
     assert code == 1008
     assert world.stored_text().proposal(proposal).status == "tabled"
+    # The audit log names who tabled it, as the room saw them sign in.
+    with Store(world.db_url) as store:
+        tabled = AuditLog(store).entries(actions=["proposal-tabled"])
+    assert [(e.person, e.party) for e in tabled if e.target == proposal] == [("aosis", "AOSIS")]
 
 
 # -- delegation workspaces ------------------------------------------------------------------------

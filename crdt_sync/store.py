@@ -374,6 +374,11 @@ def scoped_document_id(text_id: str, scope: str) -> str:
     return f"{text_id}.{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
 
 
+def is_scoped_document_id(doc_id: str) -> bool:
+    """Text ids never hold a dot; scoped documents' ids always do (`scoped_document_id`)."""
+    return "." in doc_id
+
+
 def _info(row: TextRow) -> TextInfo:
     return TextInfo(
         id=row.id, title=row.title, kind=row.kind, created=row.created, updated=row.updated

@@ -40,7 +40,7 @@ from crdt_sync.accounts import (
     NotSignedIn,
     SignInRefused,
 )
-from crdt_sync.store import UnknownText
+from crdt_sync.store import UnknownText, is_scoped_document_id
 from drafting.history import make_origin
 from drafting.vocabulary import Capability
 from web.errors import ApiError
@@ -176,7 +176,7 @@ async def member(
             negotiation_id = accounts.negotiation_of(text_id)
         except UnknownText:
             return None
-        if negotiation_id is None or text_id not in accounts.texts_of(negotiation_id):
+        if negotiation_id is None or is_scoped_document_id(text_id):
             return None  # a text outside any negotiation, or a scoped document
         return accounts.membership(identity.person_id, negotiation_id)
 

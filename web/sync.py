@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from crdt_sync.accounts import Accounts, AccountsError, Identity, Membership
 from crdt_sync.connection import CloseCode, Closed, Connection
 from crdt_sync.rooms import Rooms
-from crdt_sync.store import Store, UnknownText
+from crdt_sync.store import Store, UnknownText, is_scoped_document_id
 from drafting.history import make_origin
 from drafting.scopes import DocumentScope, ScopeError, refusal_to_open
 
@@ -126,7 +126,7 @@ def _admit(websocket: WebSocket) -> Admitted:
     identity = _identify(websocket, accounts)
     unknown = Refusal(CloseCode.UNKNOWN_TEXT, f"no text {text_id}")
     # Scoped documents are reached through their text, never by their own id.
-    negotiation_id = accounts.negotiation_of(text_id) if "." not in text_id else None
+    negotiation_id = None if is_scoped_document_id(text_id) else accounts.negotiation_of(text_id)
     if negotiation_id is None:
         raise unknown
     membership = accounts.membership(identity.person_id, negotiation_id)

@@ -6,6 +6,10 @@ clients at every hop (N² per change, N³ per renewal round). This registry appl
 entry and keeps only those with a newer clock, so a change travels once to each client
 and the echoes stop here.
 
+A client id belongs to the connection that introduced it: another connection cannot
+change or remove that client's state (no one shows up as the chair's cursor, or makes a
+delegate vanish from the room), until the owner has left.
+
 Wire format of an awareness update (y-protocols): varuint(count), then per client
 varuint(client id), varuint(clock), varstring(JSON state, "null" when it left).
 """
@@ -36,14 +40,16 @@ class AwarenessRegistry:
         changed: list[tuple[int, int, bytes]] = []
         for client, clock, state in _decode(update):
             current = self._entries.get(client)
-            if current is not None and clock < current.clock:
-                continue
-            if current is not None and clock == current.clock:
-                continue  # an echo, or a renewal already forwarded
+            if current is not None and clock <= current.clock:
+                continue  # an echo, a renewal already forwarded, or an old state
             if current is None and state == b"null":
                 continue  # removal of a client we never knew
-            owner = current.owner if current is not None else connection
-            self._entries[client] = _Entry(clock, state, time.monotonic(), owner)
+            # Someone else's client is not theirs to change — unless its owner left and
+            # the same client id is back on a new connection.
+            if current is not None and current.owner != connection and current.state != b"null":
+                continue
+            _require_json(client, state)  # only what is kept is parsed
+            self._entries[client] = _Entry(clock, state, time.monotonic(), connection)
             changed.append((client, clock, state))
         return _encode(changed) if changed else None
 
@@ -75,14 +81,16 @@ def _decode(update: bytes) -> list[tuple[int, int, bytes]]:
     for _ in range(count):
         client = reader.varuint()
         clock = reader.varuint()
-        state = reader.varbytes()
-        try:
-            json.loads(state)
-        except ValueError:
-            raise ProtocolError(f"awareness state of client {client} is not JSON") from None
-        entries.append((client, clock, state))
+        entries.append((client, clock, reader.varbytes()))
     reader.done()
     return entries
+
+
+def _require_json(client: int, state: bytes) -> None:
+    try:
+        json.loads(state)
+    except ValueError:
+        raise ProtocolError(f"awareness state of client {client} is not JSON") from None
 
 
 def _encode(entries: list[tuple[int, int, bytes]]) -> bytes:

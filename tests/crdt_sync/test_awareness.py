@@ -51,3 +51,22 @@ def test_a_joining_client_is_told_every_live_state():
 def test_a_state_that_is_not_json_is_a_protocol_error():
     with pytest.raises(ProtocolError, match="not JSON"):
         AwarenessRegistry().apply(_encode([(1, 1, b"{nope")]), "x")
+
+
+def test_another_connection_cannot_change_or_remove_a_client_it_did_not_introduce():
+    registry = AwarenessRegistry()
+    registry.apply(update((7, 1, {"user": "Chair", "clause": "c1"})), "chair-conn")
+    # A delegate's connection forges a newer state for the chair's client id, or its exit.
+    assert registry.apply(update((7, 2, {"user": "Chair", "clause": "c9"})), "eu-conn") is None
+    assert registry.apply(update((7, 3, None)), "eu-conn") is None
+    [(_, clock, state)] = _decode(registry.snapshot())
+    assert (clock, json.loads(state)["clause"]) == (1, "c1")
+
+
+def test_a_client_back_on_a_new_connection_after_its_owner_left_is_its_own_again():
+    registry = AwarenessRegistry()
+    registry.apply(update((7, 1, {"user": "EU"})), "old-conn")
+    registry.remove_connection("old-conn")  # clock 2, gone
+    back = update((7, 3, {"user": "EU"}))
+    assert registry.apply(back, "new-conn") == back
+    assert registry.live_count() == 1

@@ -220,8 +220,10 @@ class Rooms:
         if not connections:
             return
         versions = await asyncio.to_thread(accounts.rights_versions)
+        # A negotiation seen for the first time is re-judged too: its rights may have
+        # changed between a connection's admission and this process's first look.
         changed = set(negotiation_ids) | {
-            n for n, v in versions.items() if self._rights.get(n, v) != v
+            n for n, v in versions.items() if self._rights.get(n) != v
         }
         self._rights = versions
         credentials = {c.credential for _, c in connections if c.credential}

@@ -442,3 +442,19 @@ def test_promoting_a_balloon_tables_it_as_its_partys_proposal_and_only_its_party
     with Store(world.db_url) as store:
         [entry] = AuditLog(store).entries(actions=["balloon-promoted"])
     assert (entry.person, entry.party, entry.target) == ("aosis", "AOSIS", balloon)
+
+
+def test_a_revocation_made_elsewhere_reaches_live_connections_within_the_poll(world: World):
+    """`travaux admin revoke` (another process) changes the database only: the server
+    notices within `rights_poll_seconds` (1 s) and closes the person's connections."""
+
+    async def scenario():
+        async with world.client("eu-viewer") as viewer:
+            with Store(world.db_url) as store:
+                await asyncio.to_thread(Accounts(store).revoke, "eu-viewer", world.negotiation)
+            started = asyncio.get_running_loop().time()
+            await viewer.wait_closed(timeout=5)
+            return viewer.close_code, asyncio.get_running_loop().time() - started
+
+    code, waited = run(scenario())
+    assert code == 4403 and waited < 3

@@ -22,6 +22,9 @@ DEMO_PARTIES = (
     ("AOSIS", "Alliance of Small Island States", "delegation"),
     ("G77", "Group of 77 and China", "group"),
 )
+# The same Parties in the text's own registry (drafting.vocabulary.PartyKind), which the
+# permission rules and the balloon operations consult.
+DOCUMENT_PARTY_KINDS = {"EU": "organisation", "AOSIS": "group", "G77": "group"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,9 @@ def seed_demo(store: Store, accounts: Accounts) -> DemoNegotiation:
     for person in DEMO_PEOPLE:
         if person.login not in known:
             accounts.create_person(person.login, person.name, DEMO_PASSWORD)
-    text_id = import_demo(store)
+    text_id = import_demo(
+        store, [(code, name, DOCUMENT_PARTY_KINDS[code]) for code, name, _ in DEMO_PARTIES]
+    )
     accounts.create_negotiation(
         DEMO_NAME,
         [(code, name) for code, name, kind in DEMO_PARTIES if kind == "delegation"],

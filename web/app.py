@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +39,7 @@ from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, TextInfo, UnknownText
 from drafting.importers.parsed import SourceError
 from drafting.importing import ImportResult, import_markdown
+from drafting.parties import register_party
 from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import bracketed_text, clean_text
@@ -70,9 +71,12 @@ MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
 DEMO_TEXT = Path(__file__).parent / "demo" / "demo-text.md"
 
 
-def import_demo(store: Store) -> str:
-    """Store the demo text shipped with the package; return its id."""
+def import_demo(store: Store, parties: Sequence[tuple[str, str, str]] = ()) -> str:
+    """Store the demo text shipped with the package, with `parties` (code, name, kind)
+    in its registry so that they can table and float balloons; return its id."""
     result = import_markdown(DEMO_TEXT.read_text(encoding="utf-8"))
+    for code, name, kind in parties:
+        register_party(result.text, code, name, kind)
     return store_import(store, result, origin="demo")
 
 

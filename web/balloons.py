@@ -146,6 +146,8 @@ async def float_one(request: Request) -> Response:
 async def withdraw_one(request: Request) -> Response:
     text_id, balloon_id = request.path_params["text_id"], request.path_params["balloon_id"]
     membership = await member(request, text_id, Capability.READ)
+    if not (membership.actor.may(Capability.TABLE) or membership.role == Role.CHAIR):
+        raise ApiError(403, f"a {membership.role.value} may not withdraw trial balloons")
     scope, room, authors = await _find(request, text_id, balloon_id)
     rooms: Rooms = request.app.state.rooms
     try:
@@ -154,8 +156,6 @@ async def withdraw_one(request: Request) -> Response:
         author = author_of(document, balloon_id, author_docs)
         attributed = document.balloon(balloon_id).attributed
         party = author if membership.role == Role.CHAIR else membership.party
-        if not (membership.actor.may(Capability.TABLE) or membership.role == Role.CHAIR):
-            raise ApiError(403, f"a {membership.role.value} may not withdraw trial balloons")
         await _change(
             request,
             room,

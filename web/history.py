@@ -10,14 +10,17 @@
     GET  /api/texts/{id}/diff                          ?from=A &to=B (revisions or "now")
                                                        ?clause=C ?all=1
     POST /api/texts/{id}/clauses/{clause}/restore      {"to": REV}
+    POST /api/texts/{id}/revisions/import              a later draft (text/markdown, or
+                                                       multipart `file`) as the next revision
+                                                       ?label ?base_label
 
 A clause is named by its id or a citation ("Article 2", "2.1(a)"). Reading needs the
-`read` right in the text's negotiation, a restore `edit`, cutting a revision `decide`
-(`web.auth.member`); the person signed in is the revision's author and the restore's, and
-both are written to the audit log. Errors are JSON `{"error": …, "detail": …}`
+`read` right in the text's negotiation, a restore `edit`, cutting a revision or loading a
+later draft `decide` (`web.auth.member`); the person signed in is the revision's author and
+the restore's, and both are written to the audit log. Errors are JSON `{"error": …, "detail": …}`
 (`web.errors`). The store is `request.app.state.store`.
 
-Changes (a revision's label, a restore) go through the text's room when the app runs
+Changes (a revision's label, a restore, a later draft's edits) go through the text's room when the app runs
 rooms (`request.app.state.rooms`), as any client's edit does: judged against the caller's
 rights, applied, stored, sent to everyone editing. Without rooms they are appended to the
 store directly.
@@ -31,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -41,8 +45,10 @@ from crdt_sync.connection import CloseCode, Closed, Connection
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText
 from drafting.diffs import clause_rendering, diff_texts, find_clause
-from drafting.redraft import RedraftError, restore_clause
-from drafting.revisions import NOW, RevisionError, default_label, label_update
+from drafting.importers.parsed import SourceError
+from drafting.importing import import_markdown
+from drafting.redraft import RedraftError, redraft, restore_clause
+from drafting.revisions import NOW, Revision, RevisionError, default_label, label_update
 from drafting.schema import NegotiationText
 from drafting.views import bracketed_text, clean_text
 from drafting.vocabulary import Capability
@@ -50,6 +56,8 @@ from web.auth import audit, identify, member, origin_of
 from web.errors import ApiError
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_DRAFT_BYTES = 8 * 1024 * 1024  # the COP21 drafts are 60-120 KB
+DRAFT_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
 DEFAULT_LIMIT = 1000
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -92,14 +100,23 @@ async def list_revisions(request: Request) -> Response:
 async def cut_revision(request: Request) -> Response:
     text_id = request.path_params["text_id"]
     membership = await member(request, text_id, Capability.DECIDE, doing="cut a revision")
-    identity = await identify(request)
     body = await _body(request)
-    store = _store(request)
-    author = identity.name  # whoever is signed in, whatever the body claims
-    existing = await run_in_threadpool(hs.list_revisions, store, text_id)
+    existing = await run_in_threadpool(hs.list_revisions, _store(request), text_id)
     label = _string(body, "label") or default_label(len(existing) + 1)
-    if any(r.label == label for r in existing):
-        raise ApiError(409, f"a revision is already labelled {label!r}", {"label": label})
+    _require_free(label, {r.label for r in existing})
+    revision = await _cut(request, text_id, membership, label)
+    body = _revision_json(text_id, revision)
+    return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
+
+
+async def _cut(
+    request: Request, text_id: str, membership: Membership, label: str, *, draft: str = ""
+) -> Revision:
+    """Cut the next revision as the caller: its label written into the text through the
+    room (a logged change), the revision recorded as of that change, the act audited."""
+    identity = await identify(request)
+    store = _store(request)
+    author = identity.name  # whoever is signed in, whatever a body claims
     text = await _current(request, text_id)
     update = label_update(text, label)
     origin = origin_of(identity, membership, action="revise")
@@ -109,16 +126,128 @@ async def cut_revision(request: Request) -> Response:
     revision = await run_in_threadpool(
         lambda: hs.record_revision(store, text_id, up_to=up_to, label=label, author=author)
     )
+    detail: dict[str, Any] = {
+        "label": revision.label,
+        "number": revision.number,
+        "hash": revision.hash,
+    }
+    if draft:
+        detail["draft"] = draft
     await audit(
         request,
         "revision-cut",
         membership=membership,
         text_id=text_id,
         target=revision.label,
-        detail={"label": revision.label, "number": revision.number, "hash": revision.hash},
+        detail=detail,
     )
-    body = _revision_json(text_id, revision)
+    return revision
+
+
+def _require_free(label: str, taken: set[str]) -> None:
+    if label in taken:
+        raise ApiError(409, f"a revision is already labelled {label!r}", {"label": label})
+
+
+@_json_errors
+async def import_revision(request: Request) -> Response:
+    """A later draft loaded as the next revision of the same text: its clauses matched
+    with the text's, the differences applied through the room as the caller's edits (each
+    clause keeps its history), then a revision cut. A text without revisions first gets one
+    of itself as it stood (`base_label`), so that the two can be compared."""
+    text_id = request.path_params["text_id"]
+    membership = await member(
+        request, text_id, Capability.DECIDE, doing="load a draft as the next revision"
+    )
+    identity = await identify(request)
+    name, source = await _draft_upload(request)
+    try:
+        draft = await run_in_threadpool(import_markdown, source)
+    except SourceError as error:
+        raise ApiError(
+            422,
+            f"{name} could not be read as a draft: {error}",
+            {"line": error.line, "column": error.column, "message": str(error)},
+        ) from None
+    store = _store(request)
+    query = request.query_params
+    existing = await run_in_threadpool(hs.list_revisions, store, text_id)
+    taken = {r.label for r in existing}
+    number = len(existing) + 1
+    base_label = None
+    if not existing:
+        base_label = (query.get("base_label") or "").strip() or default_label(number)
+        _require_free(base_label, taken)
+        taken.add(base_label)
+        number += 1
+    label = (query.get("label") or "").strip() or default_label(number)
+    _require_free(label, taken)
+    base = await _cut(request, text_id, membership, base_label) if base_label else None
+    text = await _current(request, text_id)
+    report = await run_in_threadpool(redraft, text, draft.text)
+    origin = origin_of(identity, membership, action="redraft", rev=label, file=name)
+    await _apply(request, text_id, report.updates, origin, membership)
+    revision = await _cut(request, text_id, membership, label, draft=name)
+    body = {
+        **_revision_json(text_id, revision),
+        "base": _revision_json(text_id, base) if base is not None else None,
+        "redraft": report.counts(),
+        "warnings": [
+            {"line": w.line, "column": w.column, "message": w.message} for w in draft.warnings
+        ],
+    }
     return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
+
+
+async def _draft_upload(request: Request) -> tuple[str, str]:
+    """The draft's file name and text: the raw body (text/markdown, ?file=NAME) or the
+    `file` field of a multipart form."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in (*DRAFT_TYPES, "multipart/form-data"):
+        raise ApiError(
+            415,
+            "send the draft as text/markdown (the raw file) or as multipart/form-data with "
+            "a field named 'file'",
+            {"content_type": media_type or None, "accepted": [*DRAFT_TYPES, "multipart/form-data"]},
+        )
+    raw = await _read(request, MAX_DRAFT_BYTES)
+    name = (request.query_params.get("file") or "the draft").strip()[:200]
+    if media_type == "multipart/form-data":
+        replay = Request(request.scope, _replay(raw))
+        form = await replay.form(max_files=1, max_fields=20, max_part_size=MAX_DRAFT_BYTES)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "the form has no file field named 'file'")
+        name = (upload.filename or name)[:200]
+        raw = await upload.read()
+    if not raw.strip():
+        raise ApiError(400, f"{name} is empty: send the Markdown source of the later draft")
+    try:
+        return name, raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ApiError(400, f"{name} is not UTF-8 text: {error.reason}") from None
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiError(413, f"the request body is larger than {limit} bytes")
+    return raw
+
+
+def _replay(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 @_json_errors
@@ -346,11 +475,7 @@ def _find(text: NegotiationText, reference: str, fallback: NegotiationText | Non
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY_BYTES:
-            raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = await _read(request, MAX_BODY_BYTES)
     if not raw.strip():
         return {}
     try:
@@ -403,6 +528,7 @@ def _revision_json(text_id: str, revision: Any) -> dict[str, Any]:
 routes = [
     Route("/api/texts/{text_id}/revisions", list_revisions, methods=["GET"]),
     Route("/api/texts/{text_id}/revisions", cut_revision, methods=["POST"]),
+    Route("/api/texts/{text_id}/revisions/import", import_revision, methods=["POST"]),
     Route("/api/texts/{text_id}/revisions/{revision}", get_revision, methods=["GET"]),
     Route("/api/texts/{text_id}/verification", verification, methods=["GET"]),
     Route("/api/texts/{text_id}/clauses/{clause}/history", clause_history, methods=["GET"]),

@@ -191,6 +191,89 @@ def test_cutting_a_revision_is_in_the_audit_log(
     )
 
 
+LATER = """\
+## Article 1 *(purpose)*
+
+1. All Parties shall take action.
+
+2. Each Party shall report every two years.
+
+3. Parties shall cooperate.
+"""
+
+
+def test_the_chair_loads_a_later_draft_as_the_next_revision(
+    client: TestClient, eu: TestClient, store: Store, text_id: str
+) -> None:
+    url = f"/api/texts/{text_id}/revisions/import"
+    refused = eu.post(url, content=LATER, headers={"content-type": "text/markdown"})
+    assert refused.status_code == 403  # a delegate may not decide
+
+    with client.websocket_connect(f"/ws/{text_id}") as websocket:  # an editor in the room
+        replica = NegotiationText()
+        websocket.receive_bytes()
+        websocket.send_bytes(protocol.sync_step1(replica.doc.get_state()))
+        _apply_frames(websocket, replica, until=lambda: "take action" in _words(replica))
+        loaded = client.post(
+            url,
+            params={"label": "Rev.2", "base_label": "Rev.1", "file": "draft-2.md"},
+            content=LATER.encode(),
+            headers={"content-type": "text/markdown"},
+        )
+        assert loaded.status_code == 201, loaded.text
+        _apply_frames(
+            websocket,
+            replica,
+            until=lambda: "every two years" in _words(replica)
+            and replica.get_meta("revision") == "Rev.2",
+        )
+
+    body = loaded.json()
+    assert (body["number"], body["label"], body["base"]["label"]) == (2, "Rev.2", "Rev.1")
+    assert body["redraft"]["added"] == 1 and body["redraft"]["reworded"] == 2
+    assert loaded.headers["location"] == f"/api/texts/{text_id}/revisions/2"
+    assert client.get(f"/api/texts/{text_id}/verification").json()["intact"] is True
+
+    # The paragraph kept its history: the import, then the draft's edit by the chair.
+    history = client.get(f"/api/texts/{text_id}/clauses/Article 1.1/history").json()
+    last = history["entries"][-1]
+    assert (last["person"], last["detail"]["rev"], last["detail"]["file"]) == (
+        "chair@demo",
+        "Rev.2",
+        "draft-2.md",
+    )
+    assert last["inline"] == "{+All +}Parties [-[-]shall[-][should]-] take action."
+    diff = client.get(f"/api/texts/{text_id}/diff", params={"from": "Rev.1", "to": "Rev.2"})
+    assert diff.json()["counts"]["added"] == 1
+
+    cut = AuditLog(store).entries(actions={"revision-cut"})
+    assert [(e.person, e.target, e.detail.get("draft")) for e in cut] == [
+        ("chair@demo", "Rev.1", None),
+        ("chair@demo", "Rev.2", "draft-2.md"),
+    ]
+
+    # The next draft, as a multipart upload, becomes Rev.3 (no base revision this time).
+    again = client.post(
+        url, files={"file": ("draft-3.md", LATER.replace("two", "three").encode(), "text/markdown")}
+    )
+    assert again.status_code == 201, again.text
+    assert (again.json()["label"], again.json()["base"]) == ("Rev.3", None)
+
+
+def test_a_draft_that_cannot_be_loaded_writes_nothing(client: TestClient, text_id: str) -> None:
+    url = f"/api/texts/{text_id}/revisions/import"
+    headers = {"content-type": "text/markdown"}
+    assert client.post(url, content=b"", headers=headers).status_code == 400
+    assert client.post(url, content=b"\xff\xfe", headers=headers).status_code == 400
+    wrong_type = client.post(url, content=b"{}", headers={"content-type": "application/json"})
+    assert wrong_type.status_code == 415
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+    taken = client.post(url, params={"label": "Rev.1"}, content=LATER, headers=headers)
+    assert taken.status_code == 409 and "already labelled 'Rev.1'" in taken.json()["error"]
+    revisions = client.get(f"/api/texts/{text_id}/revisions").json()
+    assert [r["label"] for r in revisions] == ["Rev.1"]
+
+
 def _words(text: NegotiationText) -> str:
     return " ".join(str(r.words) for r in text.clauses())
 

@@ -20,10 +20,10 @@ later draft `decide` (`web.auth.member`); the person signed in is the revision's
 the restore's, and both are written to the audit log. Errors are JSON `{"error": …, "detail": …}`
 (`web.errors`). The store is `request.app.state.store`.
 
-Changes (a revision's label, a restore, a later draft's edits) go through the text's room when the app runs
-rooms (`request.app.state.rooms`), as any client's edit does: judged against the caller's
-rights, applied, stored, sent to everyone editing. Without rooms they are appended to the
-store directly.
+Changes (a revision's label, a restore, a later draft's edits) go through the text's room
+when the app runs rooms (`request.app.state.rooms`), as any client's edit does: judged
+against the caller's rights, applied, stored, sent to everyone editing. Without rooms they
+are appended to the store directly.
 """
 
 from __future__ import annotations

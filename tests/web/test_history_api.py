@@ -224,8 +224,9 @@ def test_the_chair_loads_a_later_draft_as_the_next_revision(
         _apply_frames(
             websocket,
             replica,
-            until=lambda: "every two years" in _words(replica)
-            and replica.get_meta("revision") == "Rev.2",
+            until=lambda: (
+                "every two years" in _words(replica) and replica.get_meta("revision") == "Rev.2"
+            ),
         )
 
     body = loaded.json()

@@ -14,6 +14,7 @@ from typing import Any
 from drafting.brackets import create_record
 from drafting.importers.parsed import (
     Bracket,
+    BracketRecord,
     ImportWarning,
     Inline,
     NoteRef,
@@ -40,9 +41,13 @@ from drafting.schema import (
 )
 from drafting.vocabulary import BracketKind, ClauseKind, ClauseStatus
 
-# "2bis", "3 ter", "8 bis": numbers given to clauses inserted during negotiation.
+# "2bis", "3 ter", "8 bis", "(b bis)", "(b) ter", "iv bis": numbers given to clauses
+# inserted during negotiation. A letter needs a space or a parenthesis before the suffix,
+# so that no word ("inter") reads as one.
 INSERTED_NUMBER = re.compile(
-    r"\d\s*(bis|ter|quater|quinquies|sexies|septies|octies|novies|decies)\b", re.IGNORECASE
+    r"(?:\d\s*|\)\s*|\b[a-z]{1,6}\s+)"
+    r"(bis|ter|quater|quinquies|sexies|septies|octies|novies|decies|undecies|duodecies)\b",
+    re.IGNORECASE,
 )
 
 
@@ -70,40 +75,70 @@ def build(parsed: ParsedText, *, language: str = "en") -> ImportResult:
             "schema": SCHEMA_VERSION,
             "kind": str(parsed.kind),
             "title": parsed.title,
-            "languages": [language],
-            "revision": "",
+            "languages": list(parsed.languages) or [language],
+            "revision": parsed.revision,
             "source_note": parsed.source_note,
-            "created": now(),
+            "created": parsed.created or now(),
         }.items():
             text.set_meta(key, value)
-        _Builder(text, warnings).clauses(parsed.clauses, parent="")
+        for party in parsed.parties:
+            text.parties[party.code] = {
+                "name": party.name or party.code,
+                "kind": party.kind,
+                "members": list(party.members),
+            }
+        builder = _Builder(text, warnings)
+        builder.clauses(parsed.clauses, parent="")
         for note_id, content in parsed.notes.items():
-            _write_inline(text, text.create_note(note_id), content, "", warnings)
+            _write_inline(text, text.create_note(note_id), content, "", warnings, builder.ids)
+        _records(text, parsed, builder.ids)
     found = sorted([*parsed.warnings, *warnings], key=lambda w: (w.line, w.column))
     return ImportResult(text, found)
+
+
+class _Ids:
+    """The ids a source gives, kept when they are usable (a fresh one otherwise)."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, wanted: str, prefix: str) -> str:
+        if wanted and wanted not in self.used and _ID.fullmatch(wanted):
+            self.used.add(wanted)
+            return wanted
+        fresh = new_id(prefix)
+        self.used.add(fresh)
+        return fresh
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class _Builder:
     def __init__(self, text: NegotiationText, warnings: list[ImportWarning]) -> None:
         self.text = text
         self.warnings = warnings
+        self.ids = _Ids()
 
     def clauses(self, clauses: list[ParsedClause], parent: str) -> None:
         for parsed, order in zip(clauses, first_keys(len(clauses)), strict=True):
-            clause_id = new_id("c")
+            clause_id = self.ids.take(parsed.id, "c")
+            base = parsed.base
+            if base is None:
+                base = not INSERTED_NUMBER.search(parsed.number)
             record = self.text.create_clause(
                 clause_id,
                 {
                     "kind": str(parsed.kind),
                     "parent": parent,
                     "order": order,
-                    "base": not INSERTED_NUMBER.search(parsed.number),
+                    "base": base,
                     "number": parsed.number,
                     "status": str(ClauseStatus.PENDING),
                     "bracket": "",
                     "chosen": "",
-                    "party": "",
-                    "created": now(),
+                    "party": parsed.party,
+                    "created": parsed.created or now(),
                 },
             )
             # A preamble's heading is its kind ("Preamble"), printed from the kind.
@@ -112,15 +147,78 @@ class _Builder:
             if heading and parsed.content:
                 inline.append(Run(" "))
             inline.extend(parsed.content)
-            has_brackets = _write_inline(self.text, record.words, inline, clause_id, self.warnings)
+            has_brackets = _write_inline(
+                self.text, record.words, inline, clause_id, self.warnings, self.ids
+            )
             if parsed.bracketed:
-                bracket_id = new_id("b")
-                create_record(self.text, bracket_id, BracketKind.CLAUSE, clause_id)
+                given = parsed.bracket or BracketRecord()
+                bracket_id = self.ids.take(given.id, "b")
+                create_record(
+                    self.text,
+                    bracket_id,
+                    BracketKind.CLAUSE,
+                    clause_id,
+                    party=given.party,
+                    proposal=given.proposal,
+                )
+                _stamp(self.text, bracket_id, given.created)
                 record.bracket = bracket_id
                 has_brackets = True
-            if has_brackets:
+            if parsed.status:
+                record.status = parsed.status
+            elif has_brackets:
                 record.status = str(ClauseStatus.BRACKETED)
             self.clauses(parsed.children, parent=clause_id)
+            if parsed.chosen and self.text.has_clause(parsed.chosen):
+                record.chosen = parsed.chosen
+
+
+def _stamp(text: NegotiationText, bracket_id: str, created: str) -> None:
+    if created:
+        text.bracket(bracket_id).map["created"] = created
+
+
+def _records(text: NegotiationText, parsed: ParsedText, ids: _Ids) -> None:
+    """The records a source keeps beside the words: brackets no longer shown, proposals."""
+    for settled in parsed.settled_brackets:
+        if text.has_bracket(settled.id) or not _ID.fullmatch(settled.id):
+            continue
+        ids.used.add(settled.id)
+        text.create_bracket(
+            settled.id,
+            {
+                "kind": settled.kind,
+                "clause": settled.clause,
+                "group": settled.group,
+                "parent": settled.parent,
+                "party": settled.party,
+                "proposal": settled.proposal,
+                "state": settled.state,
+                "created": settled.created or now(),
+                "lifted": settled.lifted,
+            },
+        )
+    for proposal in parsed.proposals:
+        proposal_id = ids.take(proposal.id, "p")
+        record = text.create_proposal(
+            proposal_id,
+            {
+                "kind": proposal.kind,
+                "party": proposal.party,
+                "clause": proposal.clause,
+                "status": proposal.status,
+                "words": proposal.words,
+                "replaced": proposal.replaced,
+                "brackets": dict(proposal.brackets),
+                "target": dict(proposal.target),
+                "created": proposal.created or now(),
+                "updated": proposal.updated or proposal.created or now(),
+            },
+        )
+        for party, stamp in proposal.supporters.items():
+            record.supporters[party] = stamp
+        for party, stamp in proposal.objectors.items():
+            record.objectors[party] = stamp
 
 
 def _write_inline(
@@ -129,9 +227,10 @@ def _write_inline(
     inline: list[Inline],
     clause_id: str,
     warnings: list[ImportWarning],
+    ids: _Ids,
 ) -> bool:
     """Append inline content to a Y.Text; return whether it held any bracket."""
-    writer = _InlineWriter(text, ytext, clause_id, warnings)
+    writer = _InlineWriter(text, ytext, clause_id, warnings, ids)
     writer.write(inline, enclosing=[], parent="")
     writer.flush()
     return writer.brackets > 0
@@ -141,8 +240,14 @@ class _InlineWriter:
     """Collects (words, attrs) runs, then inserts them in one pass at the end."""
 
     def __init__(
-        self, text: NegotiationText, ytext: Any, clause_id: str, warnings: list[ImportWarning]
+        self,
+        text: NegotiationText,
+        ytext: Any,
+        clause_id: str,
+        warnings: list[ImportWarning],
+        ids: _Ids,
     ) -> None:
+        self.ids = ids
         self.text = text
         self.ytext = ytext
         self.clause_id = clause_id
@@ -171,18 +276,34 @@ class _InlineWriter:
         self, node: Bracket | Placeholder, enclosing: list[str], parent: str, group: str
     ) -> str:
         kind = BracketKind.PLACEHOLDER if isinstance(node, Placeholder) else BracketKind.BRACKET
-        bracket_id = new_id("b")
-        adjacent = kind == BracketKind.BRACKET and group
-        create_record(
-            self.text,
-            bracket_id,
-            kind,
-            self.clause_id,
-            parent=parent,
-            group=group if adjacent else "",
-        )
-        if adjacent and self.text.bracket(group).group != group:
-            self.text.bracket(group).group = group
+        given = node.record or BracketRecord()
+        bracket_id = self.ids.take(given.id, "b")
+        if given.group is not None:  # the source says which brackets alternate
+            create_record(
+                self.text,
+                bracket_id,
+                kind,
+                self.clause_id,
+                parent=parent if given.parent is None else given.parent,
+                group=given.group,
+                party=given.party,
+                proposal=given.proposal,
+            )
+        else:
+            adjacent = kind == BracketKind.BRACKET and group
+            create_record(
+                self.text,
+                bracket_id,
+                kind,
+                self.clause_id,
+                parent=parent if given.parent is None else given.parent,
+                group=group if adjacent else "",
+                party=given.party,
+                proposal=given.proposal,
+            )
+            if adjacent and self.text.bracket(group).group != group:
+                self.text.bracket(group).group = group
+        _stamp(self.text, bracket_id, given.created)
         self.brackets += 1
         self.write(node.content, [*enclosing, bracket_id], bracket_id)
         return bracket_id

@@ -48,6 +48,7 @@ from drafting.importers.akn import (
     TVX_NS,
     label_number,
 )
+from drafting.importing import INSERTED_NUMBER
 from drafting.schema import NegotiationText
 from drafting.vocabulary import ClauseKind, TextKind
 from exporters.akn_ids import Eids, token_of
@@ -117,6 +118,7 @@ class AknWriter:
         )
         self.clause_eids: dict[str, str] = {}  # clause id -> eId
         self.bracket_eids: dict[str, str] = {}  # bracket id -> eId
+        self.shown_brackets: set[str] = set()  # bracket records the text shows
         self.concepts: set[str] = set()  # TLCConcept eIds named by refersTo
         self.party_eids = {
             party.code: self.eids.claim(f"party_{token_of(party.code)}")
@@ -151,6 +153,9 @@ class AknWriter:
             conclusions = sub(main, "conclusions")
             for node in layout.conclusions:
                 self._block(conclusions, node, "conclusions")
+            if layout.moved:  # they close the last clause of the body: say so
+                for element in conclusions:
+                    element.set(tvx("in"), "last")
         if layout.annexes:
             attachments = sub(main, "attachments")
             for index, node in enumerate(layout.annexes, 1):
@@ -172,6 +177,7 @@ class AknWriter:
             notes=self._notes,
             note_eids=self.note_eids,
             eids=self.eids,
+            shown_brackets=self.shown_brackets,
         )
 
     def _notes(self, parent: etree._Element, note_id: str) -> None:
@@ -266,14 +272,24 @@ class AknWriter:
         element.set(tvx("kind"), node.kind)
         if node.source_number != label_number(node.kind, node.label):
             element.set(tvx("number"), node.source_number)
+        if not self.doc.final and bool(INSERTED_NUMBER.search(node.source_number)) == node.base:
+            # The number alone would make an importer count it wrongly ("5 bis" counted).
+            element.set(tvx("base"), "true" if node.base else "false")
         if self.doc.negotiation:
             element.set(tvx("id"), node.id)
+            if node.created:
+                element.set(tvx("created"), node.created)
             if node.party:
                 element.set(tvx("party"), node.party)
+            if node.chosen:
+                element.set(tvx("chosen"), node.chosen)
             if node.bracket is not None:
+                self.shown_brackets.add(node.bracket.id)
                 element.set(tvx("bracket"), node.bracket.id)
                 if node.bracket.proposal:
                     element.set(tvx("proposal"), node.bracket.proposal)
+                if node.bracket.created:
+                    element.set(tvx("bracketCreated"), node.bracket.created)
 
     def _hier(self, parent: etree._Element, node: Node, scope: str) -> None:
         """A clause where hierarchical elements go (a body, an article, a paragraph …)."""
@@ -341,7 +357,9 @@ class AknWriter:
         self._inline(p, node.words, eid)
 
     # -- words ---------------------------------------------------------------------------
-    def _inline(self, parent: etree._Element, inline: list[Inline], scope: str) -> None:
+    def _inline(
+        self, parent: etree._Element, inline: list[Inline], scope: str, enclosing: str = ""
+    ) -> None:
         for node in inline:
             if isinstance(node, Words):
                 self._words(parent, node)
@@ -349,7 +367,7 @@ class AknWriter:
                 note_eid = self.note_eids.get(node.note, f"note_{token_of(node.note)}")
                 sub(parent, "noteRef", href=f"#{note_eid}", marker=node.note)
             else:
-                self._bracket(parent, node, scope)
+                self._bracket(parent, node, scope, enclosing)
 
     def _words(self, parent: etree._Element, words: Words) -> None:
         if not (words.italic or words.bold or words.link):
@@ -364,7 +382,9 @@ class AknWriter:
             target = sub(target, "i")
         target.text = words.text
 
-    def _bracket(self, parent: etree._Element, node: Bracketed, scope: str) -> None:
+    def _bracket(
+        self, parent: etree._Element, node: Bracketed, scope: str, enclosing: str = ""
+    ) -> None:
         span = node.span
         tag = "placeholder" if node.placeholder else "span"
         element = sub(parent, tag)
@@ -379,10 +399,18 @@ class AknWriter:
         if node.alternative_to in self.bracket_eids:
             element.set("alternativeTo", self.bracket_eids[node.alternative_to])
         if self.doc.negotiation:
+            self.shown_brackets.add(span.id)
             element.set(tvx("bracket"), span.id)
             if span.proposal:
                 element.set(tvx("proposal"), span.proposal)
-        self._inline(element, node.children, scope)
+            record = self.doc.bracket_records.get(span.id, {})
+            if record.get("created"):
+                element.set(tvx("created"), record["created"])
+            if record.get("group"):  # the raw record: "" is a group of its own
+                element.set(tvx("group"), record["group"])
+            if span.parent != enclosing:
+                element.set(tvx("parent"), span.parent)
+        self._inline(element, node.children, scope, span.id)
 
     def _concept(self, eid: str) -> str:
         self.concepts.add(eid)
@@ -399,6 +427,7 @@ class _Layout:
         self.preamble: Node | None = None
         self.body: list[Node] = []
         self.conclusions: list[Node] = []
+        self.moved = False  # the conclusions were the last paragraphs of the last clause
         self.annexes: list[Node] = []
 
 
@@ -425,9 +454,10 @@ def _layout(clauses: list[Node]) -> _Layout:
             keep -= 1
         if keep < len(last.children) and (keep or last.headed):
             layout.conclusions = last.children[keep:]
+            layout.moved = True
             rest[-1] = replace(last, children=last.children[:keep])
     if not rest:
-        rest, layout.conclusions = layout.conclusions, []
+        rest, layout.conclusions, layout.moved = layout.conclusions, [], False
     layout.body = rest
     return layout
 

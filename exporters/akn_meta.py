@@ -70,6 +70,7 @@ class Meta:
     notes: Callable[[etree._Element, str], None]
     note_eids: dict[str, str]
     eids: Eids
+    shown_brackets: set[str] = field(default_factory=set)
     events: list[str] = field(default_factory=list)
 
 
@@ -194,6 +195,15 @@ def _proposal_record(step: etree._Element, proposal: ProposalInfo) -> None:
     record.set("party", proposal.party)
     record.set("status", proposal.status)
     record.set("clause", proposal.clause)
+    record.set("created", proposal.created)
+    record.set("updated", proposal.updated)
+    if proposal.roles:
+        record.set("brackets", " ".join(f"{b}:{role}" for b, role in proposal.roles.items()))
+    if proposal.target:
+        target = etree.SubElement(record, f"{{{TVX_NS}}}target")
+        target.set("parent", proposal.target.get("parent") or "")
+        if proposal.target.get("after") is not None:
+            target.set("after", proposal.target.get("after") or "")
     if proposal.words:
         etree.SubElement(record, f"{{{TVX_NS}}}words").text = proposal.words
     if proposal.replaced:
@@ -267,7 +277,11 @@ def _proprietary(parent: etree._Element, meta: Meta) -> None:
     record.set("languages", " ".join(doc.languages))
     if doc.revision:
         record.set("revision", doc.revision)
+    if doc.created:
+        record.set("created", doc.created)
     record.set("exported", meta.exported)
+    if doc.source_note:
+        etree.SubElement(record, f"{{{TVX_NS}}}sourceNote").text = doc.source_note
     for party in doc.parties:
         entry = etree.SubElement(record, f"{{{TVX_NS}}}party")
         entry.set("code", party.code)
@@ -275,3 +289,24 @@ def _proprietary(parent: etree._Element, meta: Meta) -> None:
         entry.set("kind", str(party.kind))
         for member in party.members:
             etree.SubElement(entry, f"{{{TVX_NS}}}member").set("code", member)
+    # Clauses the text no longer shows (deleted, options that lost): their words as plain
+    # text, and where they stood, since the numbers of the others count them.
+    for removed in doc.removed:
+        entry = etree.SubElement(record, f"{{{TVX_NS}}}clause")
+        for key in ("id", "kind", "parent", "after", "number", "status", "party", "created",
+                    "chosen", "bracket"):  # fmt: skip
+            value = getattr(removed, key)
+            if value:
+                entry.set(key, value)
+        entry.set("base", "true" if removed.base else "false")
+        entry.text = removed.words
+    # Bracket records the text no longer shows (lifted, or in a deleted clause): the
+    # proposals that made them still name them.
+    for bracket_id, fields in doc.bracket_records.items():
+        if bracket_id in meta.shown_brackets:
+            continue
+        entry = etree.SubElement(record, f"{{{TVX_NS}}}bracket")
+        entry.set("id", bracket_id)
+        for key, value in fields.items():
+            if value:
+                entry.set(key, value)

@@ -78,6 +78,7 @@ class ClauseBracket:
     id: str
     party: str = ""
     proposal: str = ""
+    created: str = ""
 
 
 @dataclass
@@ -102,10 +103,33 @@ class Node:
     # The number an importer should record so that the clause counts in the numbering (or
     # is a "bis") as it does here: see `_source_number`.
     source_number: str = ""
+    base: bool = True  # counts in the numbering (False: inserted, "5 bis")
+    created: str = ""  # negotiation mode: when the clause was made
+    chosen: str = ""  # negotiation mode, an option block: the option kept
 
     @property
     def headed(self) -> bool:
         return self.kind in HEADED
+
+
+@dataclass(frozen=True)
+class RemovedClause:
+    """A clause the text no longer shows (deleted, an option that lost, or inside one),
+    kept in a negotiation export as a record: deleted clauses keep their number, so the
+    numbers of the others depend on them. `after` is the sibling it follows ("" first)."""
+
+    id: str
+    kind: str
+    parent: str
+    after: str
+    base: bool
+    number: str
+    status: str
+    party: str
+    created: str
+    chosen: str
+    bracket: str
+    words: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,8 @@ class ProposalInfo:
     supporters: dict[str, str]
     objectors: dict[str, str]
     brackets: tuple[str, ...]
+    roles: dict[str, str] = field(default_factory=dict)  # bracket id -> added | around
+    target: dict[str, str | None] = field(default_factory=dict)  # a move's destination
 
 
 @dataclass
@@ -141,6 +167,11 @@ class ExportDocument:
     proposals: list[ProposalInfo]
     open_brackets: list[OpenBracket]  # in clean mode: what is still open (else [])
     settled: bool = True  # no bracket or option block open in the text's clauses
+    source_note: str = ""
+    # Negotiation mode: every bracket record (id -> fields), so that an export keeps the
+    # times of the brackets it shows and the records of those it no longer shows.
+    bracket_records: dict[str, dict[str, str]] = field(default_factory=dict)
+    removed: list[RemovedClause] = field(default_factory=list)  # negotiation mode
 
     @property
     def negotiation(self) -> bool:
@@ -215,6 +246,9 @@ def build_document(
             proposals=_proposals(text) if mode == Mode.NEGOTIATION else [],
             open_brackets=still_open,
             settled=not builder.open_found,
+            source_note=str(text.get_meta("source_note", "") or ""),
+            bracket_records=_bracket_records(text) if mode == Mode.NEGOTIATION else {},
+            removed=_removed(builder.outline) if mode == Mode.NEGOTIATION else [],
         )
 
 
@@ -282,15 +316,21 @@ class _Builder:
             node.children.pop(0)
         if record.kind == ClauseKind.OPTION and not self.final:
             node.alternative_to = self._first_option(record)
+        node.base = record.base
         if self.mode == Mode.NEGOTIATION:
             node.status = record.status
             node.party = str(record.map.get("party") or "")
+            node.created = str(record.map.get("created") or "")
+            node.chosen = record.chosen
         if not self.final and record.bracket and self.text.has_bracket(record.bracket):
             bracket = self.text.bracket(record.bracket)
             if bracket.state == BracketState.OPEN:
                 show = self.mode == Mode.NEGOTIATION
                 node.bracket = ClauseBracket(
-                    bracket.id, bracket.party if show else "", bracket.proposal if show else ""
+                    bracket.id,
+                    bracket.party if show else "",
+                    bracket.proposal if show else "",
+                    str(bracket.map.get("created") or "") if show else "",
                 )
         return node
 
@@ -311,7 +351,9 @@ class _Builder:
         their own numbers. Otherwise the source's number if it says the right thing, else
         the derived one; a lettered insertion made in Travaux ("(a) bis", source number "")
         has no number that says so and comes back counted."""
-        if record.kind in SOURCE_NUMBERED:
+        if record.kind in SOURCE_NUMBERED or self.mode == Mode.NEGOTIATION:
+            # Negotiation mode writes the record as it is (with `base` where the number
+            # does not say it): the round trip is exact.
             return record.source_number
         if self.final:
             return derived
@@ -343,6 +385,47 @@ class _Builder:
         return options[0].id if options and options[0].id != record.id else ""
 
 
+BRACKET_FIELDS = ("kind", "clause", "group", "parent", "party", "proposal", "state", "created",
+                  "lifted")  # fmt: skip
+
+
+def _removed(outline: Outline) -> list[RemovedClause]:
+    """The clauses that are not live, in document order, each placed after its sibling."""
+    found: list[RemovedClause] = []
+
+    def visit(parent: str) -> None:
+        after = ""
+        for record in outline.children(parent):
+            if not outline.is_live(record.id):
+                found.append(
+                    RemovedClause(
+                        id=record.id,
+                        kind=record.kind,
+                        parent=parent,
+                        after=after,
+                        base=record.base,
+                        number=record.source_number,
+                        status=record.status,
+                        party=str(record.map.get("party") or ""),
+                        created=str(record.map.get("created") or ""),
+                        chosen=record.chosen,
+                        bracket=record.bracket,
+                        words=str(record.words),
+                    )
+                )
+            visit(record.id)
+            after = record.id
+
+    visit(ROOT)
+    return found
+
+
+def _bracket_records(text: NegotiationText) -> dict[str, dict[str, str]]:
+    return {
+        b.id: {key: str(b.map.get(key) or "") for key in BRACKET_FIELDS} for b in text.brackets()
+    }
+
+
 def _proposals(text: NegotiationText) -> list[ProposalInfo]:
     found = [
         ProposalInfo(
@@ -358,6 +441,8 @@ def _proposals(text: NegotiationText) -> list[ProposalInfo]:
             supporters={party: str(t) for party, t in p.supporters.items()},
             objectors={party: str(t) for party, t in p.objectors.items()},
             brackets=tuple(p.brackets),
+            roles={k: str(v) for k, v in dict(p.map.get("brackets") or {}).items()},
+            target=dict(p.map.get("target") or {}),
         )
         for p in text.proposals()
     ]

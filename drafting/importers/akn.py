@@ -29,16 +29,20 @@ from lxml import etree
 
 from drafting.importers.parsed import (
     Bracket,
+    BracketRecord,
     ImportWarning,
     Inline,
     NoteRef,
     ParsedClause,
+    ParsedParty,
+    ParsedProposal,
     ParsedText,
     Placeholder,
     Run,
+    SettledBracket,
     SourceError,
 )
-from drafting.vocabulary import ClauseKind, TextKind
+from drafting.vocabulary import ClauseKind, ClauseStatus, PartyKind, TextKind
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 AKN2_NS = "http://www.akomantoso.org/2.0"
@@ -48,6 +52,16 @@ TVX_NS = "urn:x-travaux:negotiation:1"
 # TLCConcept eIds that `refersTo` names on brackets and placeholders.
 BRACKET_CONCEPT = "bracket"
 PLACEHOLDER_CONCEPT = "placeholder"
+
+
+def status_concept(status: str) -> str:
+    """The TLCConcept eId of a clause status: "agreed ad ref" → "status-agreed-ad-ref"."""
+    return "status-" + re.sub(r"[^A-Za-z0-9]+", "-", status).strip("-")
+
+
+STATUS_CONCEPTS = {status_concept(status): str(status) for status in ClauseStatus}
+SETTLED_FIELDS = ("id", "kind", "clause", "group", "parent", "party", "proposal", "state",
+                  "created", "lifted")  # fmt: skip
 
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -207,6 +221,7 @@ class _Reader:
     warnings: list[ImportWarning] = field(default_factory=list)
     notes: dict[str, list[Inline]] = field(default_factory=dict)
     note_keys: dict[str, str] = field(default_factory=dict)  # note eId -> note id
+    moved: set[int] = field(default_factory=set)  # clauses (by id()) marked tvx:in="last"
 
     def __post_init__(self) -> None:
         self.doctype = _local(self.document)
@@ -218,6 +233,14 @@ class _Reader:
         )
         self.own = self.export is not None
         self.kind = self._kind()
+        # TLCOrganization eId -> Party code, for the `refersTo` and `by` of a Travaux file.
+        self.party_codes: dict[str, str] = {}
+        if self.own and self.meta is not None:
+            for organisation in self.meta.iter(f"{{{AKN_NS}}}TLCOrganization"):
+                if organisation.get("shortForm") and organisation.get("eId"):
+                    self.party_codes[organisation.get("eId", "")] = organisation.get(
+                        "shortForm", ""
+                    )
 
     # -- the document ----------------------------------------------------------------
     def read(self) -> ParsedText:
@@ -240,13 +263,84 @@ class _Reader:
                 self._warn(part, "components (documents embedded after the text) were skipped")
         if not clauses and not title:
             raise SourceError("the document has no text: no preamble, body or title", 1, 1)
-        return ParsedText(
+        parsed = ParsedText(
             kind=self.kind,
             title=title,
-            clauses=clauses,
+            clauses=_placed_back(clauses, self.moved),
             notes=self.notes,
             warnings=sorted(self.warnings, key=lambda w: (w.line, w.column)),
         )
+        if self.export is not None:
+            self._records(parsed, self.export)
+            _splice_removed(parsed.clauses, self.export)
+        return parsed
+
+    def _records(self, parsed: ParsedText, export: etree._Element) -> None:
+        """What a Travaux file keeps beside the words: the text's metadata, the Parties,
+        the proposals (from the workflow) and the brackets the text no longer shows."""
+        parsed.languages = (export.get("languages") or "").split()
+        parsed.revision = export.get("revision", "")
+        parsed.created = export.get("created", "")
+        note = export.find(f"{{{TVX_NS}}}sourceNote")
+        parsed.source_note = note.text or "" if note is not None else ""
+        for entry in export.findall(f"{{{TVX_NS}}}party"):
+            kind = entry.get("kind", "")
+            parsed.parties.append(
+                ParsedParty(
+                    code=entry.get("code", ""),
+                    name=entry.get("name", ""),
+                    kind=kind if kind in set(PartyKind) else str(PartyKind.STATE),
+                    members=[m.get("code", "") for m in entry.findall(f"{{{TVX_NS}}}member")],
+                )
+            )
+        for entry in export.findall(f"{{{TVX_NS}}}bracket"):
+            fields = {key: entry.get(key, "") for key in SETTLED_FIELDS}
+            parsed.settled_brackets.append(SettledBracket(**fields))
+        parsed.proposals = self._proposals()
+
+    def _proposals(self) -> list[ParsedProposal]:
+        if self.meta is None:
+            return []
+        found: dict[str, ParsedProposal] = {}
+        steps = self.meta.findall(f"{{{AKN_NS}}}workflow/{{{AKN_NS}}}step")
+        for step in steps:
+            record = step.find(f"{{{TVX_NS}}}proposal")
+            if record is None:
+                continue
+            target = record.find(f"{{{TVX_NS}}}target")
+            roles = dict(
+                entry.split(":", 1)
+                for entry in (record.get("brackets") or "").split()
+                if ":" in entry
+            )
+            found[record.get("id", "")] = ParsedProposal(
+                id=record.get("id", ""),
+                kind=record.get("kind", ""),
+                party=record.get("party", ""),
+                clause=record.get("clause", ""),
+                status=record.get("status", ""),
+                words=_child_text(record, "words"),
+                replaced=_child_text(record, "replaced"),
+                brackets=roles,
+                target=(
+                    {"parent": target.get("parent", ""), "after": target.get("after")}
+                    if target is not None
+                    else {}
+                ),
+                created=record.get("created", ""),
+                updated=record.get("updated", ""),
+            )
+        for step in steps:
+            proposal = found.get(step.get(f"{{{TVX_NS}}}proposal", ""))
+            party = self.party_codes.get((step.get("by") or "").removeprefix("#"), "")
+            outcome = (step.get("outcome") or "").removeprefix("#")
+            if proposal is None or not party:
+                continue
+            if outcome == "supported":
+                proposal.supporters[party] = step.get("date", "")
+            elif outcome == "objected":
+                proposal.objectors[party] = step.get("date", "")
+        return list(found.values())
 
     def language(self) -> str:
         if self.export is not None and self.export.get("language"):
@@ -318,12 +412,11 @@ class _Reader:
         clause = ParsedClause(ClauseKind.ANNEX, line=_line(attachment))
         num = _child(attachment, "num")
         clause.number = label_number(ClauseKind.ANNEX, _text(num)) if num is not None else ""
-        if attachment.get(f"{{{TVX_NS}}}number") is not None:
-            clause.number = attachment.get(f"{{{TVX_NS}}}number", "")
         heading = _child(attachment, "heading")
         if heading is not None:
             clause.heading = self._inline(heading)
         clause.bracketed = BRACKET_CONCEPT in _refers(attachment)
+        self._clause_records(clause, attachment)
         for inner in attachment:
             if _local(inner) in TEXT_DOCUMENTS:
                 for part in inner:
@@ -337,14 +430,42 @@ class _Reader:
         return clause
 
     # -- clauses ---------------------------------------------------------------------------
+    def _clause_records(self, clause: ParsedClause, element: etree._Element) -> None:
+        """The records a Travaux file gives on a clause's element."""
+        if not self.own:
+            return
+        get = element.get
+        if get(tvx("number")) is not None:
+            clause.number = get(tvx("number"), "")
+        if get(tvx("base")) in ("true", "false"):
+            clause.base = get(tvx("base")) == "true"
+        clause.id = get(tvx("id"), "")
+        clause.party = get(tvx("party"), "")
+        clause.created = get(tvx("created"), "")
+        clause.chosen = get(tvx("chosen"), "")
+        statuses = [STATUS_CONCEPTS[r] for r in _refers(element) if r in STATUS_CONCEPTS]
+        clause.status = statuses[0] if statuses else ""
+        if clause.bracketed:
+            clause.bracket = BracketRecord(
+                id=get(tvx("bracket"), ""),
+                party=self._party_of(element),
+                proposal=get(tvx("proposal"), ""),
+                created=get(tvx("bracketCreated"), ""),
+            )
+
+    def _party_of(self, element: etree._Element) -> str:
+        parties = [self.party_codes[r] for r in _refers(element) if r in self.party_codes]
+        return parties[0] if parties else ""
+
     def _clause(self, element: etree._Element, kind: str) -> ParsedClause:
         clause = ParsedClause(kind, line=_line(element))
         clause.bracketed = BRACKET_CONCEPT in _refers(element)
         num = _child(element, "num")
         if num is not None:
             clause.number = label_number(kind, _text(num))
-        if element.get(f"{{{TVX_NS}}}number") is not None:
-            clause.number = element.get(f"{{{TVX_NS}}}number", "")
+        self._clause_records(clause, element)
+        if element.get(tvx("in")) == "last":
+            self.moved.add(id(clause))
         local = _local(element)
         if local in ("p", "crossHeading"):
             words = self._inline(element)
@@ -537,7 +658,12 @@ class _Reader:
             self._inline_into(inner, child, fmt)
             line = _line(child)
             placeholder = local == "placeholder" or PLACEHOLDER_CONCEPT in refers
-            content.append(Placeholder(inner, line, 0) if placeholder else Bracket(inner, line, 0))
+            record = self._bracket_record(child) if self.own else None
+            content.append(
+                Placeholder(inner, line, 0, record=record)
+                if placeholder
+                else Bracket(inner, line, 0, record=record)
+            )
         elif local == "i":
             self._inline_into(content, child, _Format(True, fmt.bold, fmt.link))
         elif local == "b":
@@ -560,11 +686,84 @@ class _Reader:
         else:
             self._inline_into(content, child, fmt)
 
+    def _bracket_record(self, element: etree._Element) -> BracketRecord | None:
+        if element.get(tvx("bracket")) is None:
+            return None  # a clean export: brackets without records
+        get = element.get
+        return BracketRecord(
+            id=get(tvx("bracket"), ""),
+            party=self._party_of(element),
+            proposal=get(tvx("proposal"), ""),
+            created=get(tvx("created"), ""),
+            group=get(tvx("group"), ""),
+            parent=get(tvx("parent")),
+        )
+
     def _space(self, text: str) -> str:
         return text if self.own else re.sub(r"\s+", " ", text)
 
     def _warn(self, element: etree._Element, message: str) -> None:
         self.warnings.append(ImportWarning(_line(element), 0, message))
+
+
+def tvx(name: str) -> str:
+    return f"{{{TVX_NS}}}{name}"
+
+
+def _child_text(element: etree._Element, name: str) -> str:
+    found = element.find(tvx(name))
+    return (found.text or "") if found is not None else ""
+
+
+def _placed_back(clauses: list[ParsedClause], moved: set[int]) -> list[ParsedClause]:
+    """Paragraphs an export moved to `conclusions` from the end of the last clause of the
+    body (`tvx:in="last"`: a signature formula) go back to the end of that clause."""
+    first = next((i for i, c in enumerate(clauses) if id(c) in moved), None)
+    if not first:  # none, or nothing before them to hold them
+        return clauses
+    host = clauses[first - 1]
+    host.children.extend(c for c in clauses if id(c) in moved)
+    return [c for c in clauses if id(c) not in moved]
+
+
+def _splice_removed(clauses: list[ParsedClause], export: etree._Element) -> None:
+    """Put back the clauses a negotiation export kept as records (`tvx:clause`: deleted,
+    options that lost), each after the sibling it followed, as deleted clauses keep their
+    number and so count in the numbering of the others."""
+    entries = export.findall(tvx("clause"))
+    if not entries:
+        return
+    siblings: dict[str, list[ParsedClause]] = {"": clauses}
+
+    def index(found: list[ParsedClause]) -> None:
+        for clause in found:
+            if clause.id:
+                siblings[clause.id] = clause.children
+                index(clause.children)
+
+    index(clauses)
+    for entry in entries:
+        get = entry.get
+        clause = ParsedClause(
+            kind=get("kind", ClauseKind.TEXT),
+            number=get("number", ""),
+            content=[Run(entry.text)] if entry.text else [],
+            id=get("id", ""),
+            status=get("status", ""),
+            party=get("party", ""),
+            created=get("created", ""),
+            base=get("base") != "false",
+            chosen=get("chosen", ""),
+            line=_line(entry),
+        )
+        if get("bracket"):
+            clause.bracketed = True
+            clause.bracket = BracketRecord(id=get("bracket", ""))
+        place = siblings.get(get("parent", ""), clauses)
+        after = get("after", "")
+        position = next((i + 1 for i, c in enumerate(place) if c.id == after), 0)
+        place.insert(position, clause)
+        siblings[clause.id] = clause.children
 
 
 def _append(content: list[Inline], text: str, fmt: _Format) -> None:

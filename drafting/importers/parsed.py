@@ -8,6 +8,10 @@ Inline content is a list of nodes: plain runs of words (with emphasis kept, sinc
 participles are italic), brackets (which nest), placeholders and footnote references.
 Adjacent brackets with nothing between them (`[shall][should]`) are two `Bracket` nodes
 side by side; the builder makes them alternatives of one another.
+
+A source that records the negotiation itself (a Travaux Akoma Ntoso export) also gives
+the records: ids, Parties, statuses, proposals and times. Those fields are empty (or
+None) for a source that has none, and the builder then derives what it needs.
 """
 
 from __future__ import annotations
@@ -26,6 +30,22 @@ class Run:
 
 
 @dataclass
+class BracketRecord:
+    """What a source says of a bracket beyond its words (all optional).
+
+    `group` is the bracket's alternatives group ("" for a group of its own); None lets the
+    builder group adjacent brackets. `parent` is None when the enclosing bracket decides.
+    """
+
+    id: str = ""
+    party: str = ""
+    proposal: str = ""
+    created: str = ""
+    group: str | None = None
+    parent: str | None = None
+
+
+@dataclass
 class Bracket:
     """`[ … ]`: words not agreed. `closed` is False when the source never closed it."""
 
@@ -33,6 +53,7 @@ class Bracket:
     line: int
     column: int
     closed: bool = True
+    record: BracketRecord | None = None
 
 
 @dataclass
@@ -42,6 +63,7 @@ class Placeholder:
     content: list[Inline]
     line: int
     column: int
+    record: BracketRecord | None = None
 
 
 @dataclass
@@ -72,6 +94,58 @@ class ParsedClause:
     children: list[ParsedClause] = field(default_factory=list)
     bracketed: bool = False
     line: int = 0
+    # Records, when the source has them (else derived by the builder):
+    id: str = ""
+    status: str = ""  # "" → pending, or bracketed if it holds brackets
+    party: str = ""
+    created: str = ""
+    base: bool | None = None  # None → from the number ("5 bis" is inserted)
+    chosen: str = ""  # an option block: the id of the option kept
+    bracket: BracketRecord | None = None  # the record of the whole-clause bracket
+
+
+@dataclass
+class ParsedParty:
+    code: str
+    name: str
+    kind: str
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedProposal:
+    """A proposal as the source records it (see `drafting.proposals`)."""
+
+    id: str
+    kind: str
+    party: str
+    clause: str
+    status: str
+    words: str = ""
+    replaced: str = ""
+    brackets: dict[str, str] = field(default_factory=dict)  # bracket id -> added | around
+    target: dict[str, str | None] = field(default_factory=dict)
+    created: str = ""
+    updated: str = ""
+    supporters: dict[str, str] = field(default_factory=dict)  # Party -> time
+    objectors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SettledBracket:
+    """A bracket record the text no longer shows (lifted, or its words gone), kept
+    because proposals name it."""
+
+    id: str
+    kind: str
+    clause: str
+    group: str = ""
+    parent: str = ""
+    party: str = ""
+    proposal: str = ""
+    state: str = "open"
+    created: str = ""
+    lifted: str = ""
 
 
 @dataclass
@@ -94,6 +168,13 @@ class ParsedText:
     notes: dict[str, list[Inline]] = field(default_factory=dict)
     source_note: str = ""
     warnings: list[ImportWarning] = field(default_factory=list)
+    # The negotiation's records, when the source has them:
+    languages: list[str] = field(default_factory=list)
+    revision: str = ""
+    created: str = ""
+    parties: list[ParsedParty] = field(default_factory=list)
+    proposals: list[ParsedProposal] = field(default_factory=list)
+    settled_brackets: list[SettledBracket] = field(default_factory=list)
 
 
 class SourceError(ValueError):

@@ -9,7 +9,7 @@ import pytest
 from drafting.importing import import_markdown
 from drafting.schema import NegotiationText
 from tests.cop21 import COP21_FILES
-from tests.exporters.samples import negotiated_text
+from tests.exporters.samples import negotiate, negotiated_text
 
 
 @pytest.fixture
@@ -24,5 +24,15 @@ def corpus(cop21_dir: Path) -> dict[str, NegotiationText]:
     """The six COP21 files, imported once (tests only read them)."""
     return {
         name: import_markdown((cop21_dir / name).read_text(encoding="utf-8")).text
+        for name in COP21_FILES
+    }
+
+
+@pytest.fixture(scope="session")
+def negotiated_corpus(cop21_dir: Path) -> dict[str, NegotiationText]:
+    """The six files with a negotiation played on each (`samples.negotiate`): Parties,
+    proposals of every kind and outcome, statuses, a chosen option, deleted clauses."""
+    return {
+        name: negotiate(import_markdown((cop21_dir / name).read_text(encoding="utf-8")).text)
         for name in COP21_FILES
     }

@@ -39,6 +39,15 @@ def test_every_corpus_file_validates_in_both_modes(corpus, name):
         assert akn_problems(data) == [], (name, mode)
 
 
+@pytest.mark.parametrize("name", COP21_FILES)
+def test_every_negotiated_corpus_file_validates(negotiated_corpus, name):
+    """With proposals, Parties, statuses, deleted clauses and settled brackets recorded."""
+    text = negotiated_corpus[name]
+    for mode in ("negotiation", "clean"):
+        data = export_akn(text, mode, keep_brackets=True)
+        assert akn_problems(data) == [], (name, mode)
+
+
 def test_a_treaty_is_an_act_with_full_frbr_identification(negotiated):
     root = xml(export_akn(negotiated, exported="2027-06-01T10:00:00+00:00"))
     act = one(root, "/a:akomaNtoso/a:act[@name='treaty']")

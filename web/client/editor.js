@@ -11,7 +11,7 @@ import { EditorState, StateEffect, StateField } from '@codemirror/state'
 import { Decoration, EditorView, ViewPlugin, WidgetType, keymap } from '@codemirror/view'
 import { defaultKeymap } from '@codemirror/commands'
 import { YSyncConfig, ySyncFacet, yRemoteSelections, yRemoteSelectionsTheme } from 'y-codemirror.next'
-import { marks, spans } from './model.js'
+import { BR, chunks, marks, spans } from './model.js'
 import { sharedAttrs } from './operations.js'
 
 const refresh = StateEffect.define()
@@ -60,12 +60,12 @@ function bracketDecorations (doc, ytext, length) {
 }
 
 /** Keeps the Y.Text and the editor's text the same, both ways. */
-function ySyncPlugin (conf, onLocalEdit) {
+function ySyncPlugin (conf, origin, onLocalEdit) {
   return ViewPlugin.fromClass(class {
     constructor (view) {
       this.view = view
       this.observer = (event, tr) => {
-        if (tr.origin === conf) return
+        if (tr.origin === origin) return
         const changes = []
         let pos = 0
         for (const d of event.delta) {
@@ -91,7 +91,7 @@ function ySyncPlugin (conf, onLocalEdit) {
           if (text.length) ytext.insert(at, text, attrs) // named: Yjs writes exactly these
           adj += text.length - (toA - fromA)
         })
-      }, conf)
+      }, origin)
       onLocalEdit && onLocalEdit()
     }
 
@@ -100,11 +100,40 @@ function ySyncPlugin (conf, onLocalEdit) {
 }
 
 /**
- * Mount an editor for `ytext` in `parent`. `editable` false gives a read-only editor in
- * which words can still be selected (to table a proposal on them).
+ * Which edits a delegate may type (drafting/permissions.py `_words`): new words must land
+ * inside one of their Party's brackets (they take the attributes sharedAttrs gives them),
+ * and deleted words must all be inside one. Anything else would be refused by the server.
  */
-export function mountEditor ({ parent, doc, ytext, awareness, editable, onSelection, onEscape, label }) {
+function ownBracketsOnly (doc, ytext, party, onBlocked) {
+  const own = (attrs) => Object.keys(attrs).some((k) => {
+    if (!k.startsWith(BR) || !attrs[k]) return false
+    const rec = doc.getMap('brackets').get(k.slice(BR.length))
+    return !!rec && rec.get('party') === party
+  })
+  return EditorState.changeFilter.of((tr) => {
+    if (!tr.docChanged || tr.isUserEvent('remote')) return true
+    let ok = true
+    const pieces = chunks(ytext)
+    tr.changes.iterChanges((fromA, toA, _fromB, _toB, insert) => {
+      if (!ok) return
+      if (toA > fromA && pieces.some((c) => c.start < toA && fromA < c.end && !own(c.attrs))) ok = false
+      if (insert.length && !own(sharedAttrs(ytext, fromA))) ok = false
+    })
+    if (!ok) onBlocked && onBlocked()
+    return ok
+  })
+}
+
+/**
+ * Mount an editor for `ytext` in `parent`. `editable` false gives a read-only editor in
+ * which words can still be selected (to table a proposal on them); `party` set limits
+ * typing to that Party's own brackets (a delegate). Local edits are transactions of
+ * `origin`, which `undoManager` (a Y.UndoManager tracking that origin) undoes.
+ */
+export function mountEditor ({ parent, doc, ytext, awareness, editable, party, origin, undoManager, onBlocked, onSelection, onEscape, label }) {
   const conf = new YSyncConfig(ytext, awareness)
+  const undo = () => { if (undoManager) undoManager.undo(); return true }
+  const redo = () => { if (undoManager) undoManager.redo(); return true }
   const brackets = StateField.define({
     create: (state) => bracketDecorations(doc, ytext, state.doc.length),
     update: (value, tr) => {
@@ -119,14 +148,20 @@ export function mountEditor ({ parent, doc, ytext, awareness, editable, onSelect
       doc: ytext.toString(),
       extensions: [
         ySyncFacet.of(conf),
-        ySyncPlugin(conf),
+        ySyncPlugin(conf, origin),
         yRemoteSelectionsTheme,
         yRemoteSelections,
         brackets,
         EditorView.lineWrapping,
         EditorState.readOnly.of(!editable),
+        party ? ownBracketsOnly(doc, ytext, party, onBlocked) : [],
         EditorView.contentAttributes.of({ dir: 'auto', 'aria-label': label, 'aria-readonly': String(!editable) }),
-        keymap.of([{ key: 'Escape', run: () => { onEscape && onEscape(); return true } }, ...defaultKeymap]),
+        keymap.of([
+          { key: 'Escape', run: () => { onEscape && onEscape(); return true } },
+          { key: 'Mod-z', run: undo, preventDefault: true },
+          { key: 'Mod-Shift-z', run: redo, preventDefault: true },
+          { key: 'Mod-y', run: redo, preventDefault: true },
+          ...defaultKeymap]),
         EditorView.updateListener.of((u) => {
           if (u.selectionSet || u.docChanged) {
             const sel = u.state.selection.main

@@ -68,6 +68,8 @@ export async function loadIdentity (textId) {
     party: idOf(membership.party) || membership.party_code || '',
     capabilities,
     parties: (negotiation?.parties || []).map(idOf).filter(Boolean),
+    partyRecords: (negotiation?.parties || []).filter((p) => p && typeof p === 'object'),
+    texts: (negotiation?.texts || []).map((t) => ({ id: idOf(t), title: t.title || idOf(t) })),
     csrf: me.csrf || ''
   }
 }

@@ -18,6 +18,8 @@ import { loadIdentity, signIn, signOut } from './identity.js'
 import { roots } from './model.js'
 import { setNegotiationParties } from './operations.js'
 import { Room } from './render.js'
+import { Balloons } from './balloons.js'
+import { setCsrf } from './api.js'
 import { h } from './dom.js'
 
 const MESSAGE_AUTH = 2 // y-websocket's outer message type for auth frames
@@ -49,18 +51,23 @@ async function main () {
   if (identity.mode === 'signed-out') return signInForm(root)
 
   setNegotiationParties(identity.parties || [])
+  setCsrf(identity.csrf)
   const doc = new Y.Doc()
   const who = identity.login || 'anonymous'
   const local = new IndexeddbPersistence(`travaux:${textId}:${who}`, doc)
   await Promise.race([local.whenSynced, new Promise((resolve) => setTimeout(resolve, 3000))])
 
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  const provider = new WebsocketProvider(`${scheme}//${location.host}/ws`, textId, doc, { connect: false, maxBackoffTime: 2500 })
+  const wsBase = `${scheme}//${location.host}/ws`
+  const provider = new WebsocketProvider(wsBase, textId, doc, { connect: false, maxBackoffTime: 2500 })
   const color = COLORS[Math.abs([...who].reduce((a, c) => a * 31 + c.charCodeAt(0), 7)) % COLORS.length]
   provider.awareness.setLocalStateField('user', { name: identity.name || who, party: identity.party, role: identity.role, color })
 
-  const room = new Room({ root, doc, provider, identity, textId })
-  window.travaux = { doc, provider, room, identity, local, Y, roots }
+  // Trial balloons: one document per scope this person may open, never kept in IndexedDB
+  // (a withdrawn balloon must leave no copy behind). Not on a server without sign-in.
+  const balloons = identity.mode === 'signed-in' ? new Balloons({ textId, identity, textDoc: doc, wsBase }) : null
+  const room = new Room({ root, doc, provider, identity, textId, balloons })
+  window.travaux = { doc, provider, room, identity, local, Y, roots, balloons }
 
   // A refused update: the server closed the socket (1008) after an `auth` frame. The
   // refused change is still in this browser's copy (a CRDT cannot take it back), so that
@@ -91,6 +98,7 @@ async function main () {
     location.reload()
   }
   room.start()
+  if (balloons) balloons.start()
   if (navigator.onLine) provider.connect()
   else room.setConnection('offline')
 }

@@ -411,3 +411,73 @@ export function withdraw (doc, proposalId, party) {
     }
   })
 }
+
+// -- proposals.py: the chair's decisions -------------------------------------------------------
+const bracketIsOpen = (doc, id) => {
+  const rec = roots(doc).brackets.get(id)
+  return !!rec && field(rec, 'state') === 'open'
+}
+const close = (p, status) => {
+  p.set('status', status)
+  p.set('updated', now())
+}
+
+/** The room agrees: the proposal's words stand, unbracketed (proposals.accept). */
+export function acceptProposal (doc, proposalId) {
+  const p = tabled(doc, proposalId)
+  if (field(p, 'kind') === 'move') throw new OperationError('moving clauses is not offered in this page yet')
+  const roles = field(p, 'brackets', {})
+  const added = Object.keys(roles).filter((b) => roles[b] === ADDED)
+  const around = Object.keys(roles).filter((b) => roles[b] === AROUND)
+  for (const b of added) {
+    const rec = roots(doc).brackets.get(b)
+    if (!bracketIsOpen(doc, b) || field(rec, 'kind') === 'clause') continue
+    const clauseWords = clauseOf(doc, field(rec, 'clause')).get('words')
+    if (!spans(doc, clauseWords).some((s) => s.id === b)) {
+      throw new OperationError('this proposal cannot be accepted: the words it proposed were deleted from the text')
+    }
+  }
+  transact(doc, () => {
+    for (const b of added) if (bracketIsOpen(doc, b)) liftBracket(doc, b, b)
+    for (const b of around) if (bracketIsOpen(doc, b)) liftBracket(doc, b, null)
+    close(p, 'accepted')
+  })
+}
+
+/** The room does not agree: its new words leave the text, the words it bracketed stay. */
+export function rejectProposal (doc, proposalId) {
+  const p = tabled(doc, proposalId)
+  transact(doc, () => {
+    close(p, 'rejected')
+    for (const [b, role] of Object.entries(field(p, 'brackets', {}))) {
+      if (bracketIsOpen(doc, b)) removeOneBracket(doc, b, role === AROUND)
+    }
+  })
+}
+
+// -- options.py ---------------------------------------------------------------------------------
+/** Resolve an option block: `option` stands, the other options leave the text. */
+export function chooseOption (doc, block, option) {
+  const rec = clauseOf(doc, block)
+  if (field(rec, 'kind') !== 'options') throw new OperationError('that clause is not an option block')
+  const options = outline(doc).children(block).filter((c) => field(roots(doc).clauses.get(c), 'kind') === 'option')
+  if (!options.includes(option)) throw new OperationError('that clause is not an option of this block')
+  transact(doc, () => rec.set('chosen', option))
+}
+
+// -- parties.py ---------------------------------------------------------------------------------
+/**
+ * Register the negotiation's Parties in the text's own registry (register_party), those
+ * missing: the server checks a balloon's or a promoted proposal's Party against it.
+ */
+export function registerParties (doc, records) {
+  const { parties } = roots(doc)
+  const missing = records.filter((p) => p.code && !parties.has(p.code))
+  if (!missing.length) return 0
+  transact(doc, () => {
+    for (const p of missing) {
+      parties.set(p.code, { name: p.name || p.code, kind: p.kind === 'group' ? 'group' : 'state', members: [] })
+    }
+  })
+  return missing.length
+}

@@ -68,18 +68,26 @@ export class Panel {
     parts.push(h('p', {}, 'Selected: ', h('span', { id: 'selection' }, this.sel.text ? `“${this.sel.text}”` : 'none')))
     parts.push(h('p', { id: 'message', role: 'alert' }))
 
+    if (editable || (caps.has('table') && party)) parts.push(this.undoTools())
     if (caps.has('table')) parts.push(this.proposalTools(id, party))
+    if (caps.has('table') && party && room.balloons) parts.push(this.balloonTools(id, party))
     if (caps.has('decide')) parts.push(this.chairTools(id, rec))
     parts.push(this.proposalList(id, party, caps))
+    parts.push(room.history.clauseSection(id))
     // Others' edits redraw the panel: keep what is being typed and where the focus is.
     const kept = {}
-    for (const input of this.el.querySelectorAll('input[id], select[id]')) kept[input.id] = input.value
+    const checked = {}
+    for (const input of this.el.querySelectorAll('input[id], select[id], textarea[id]')) {
+      kept[input.id] = input.value
+      if (input.type === 'checkbox' || input.type === 'radio') checked[input.id] = input.checked
+    }
     const focused = this.el.contains(document.activeElement) ? document.activeElement.id : ''
     const message = this.el.querySelector('#message')
     this.el.replaceChildren(...parts)
     for (const [key, value] of Object.entries(kept)) {
       const input = this.el.querySelector('#' + key)
-      if (input && (input.tagName === 'INPUT' || [...input.options].some((o) => o.value === value))) input.value = value
+      if (input && (input.tagName !== 'SELECT' || [...input.options].some((o) => o.value === value))) input.value = value
+      if (input && key in checked) input.checked = checked[key]
     }
     if (message && message.textContent) this.say(message.textContent, message.className === 'ok')
     if (focused) this.el.querySelector('#' + focused)?.focus()
@@ -166,7 +174,82 @@ export class Panel {
         h('button', { type: 'button', 'data-action': 'lift-drop', 'data-bracket': first.id, onclick: () => this.act('Bracket lifted, words dropped', () => op.liftBracket(doc, first.id, null)) }, members.length > 1 ? 'Drop all' : 'Drop the words')))
     }
     section.append(h('h4', {}, 'Lift brackets'), lifts.length ? h('ul', { class: 'lifts' }, lifts) : h('p', { class: 'hint' }, 'No open brackets in this clause.'))
+    const options = this.optionChoice(id, rec)
+    if (options) section.append(options)
     return section
+  }
+
+  /** An option block (this clause, or the block this option is in): choose one option. */
+  optionChoice (id, rec) {
+    const { doc, tree, numbers } = this.room
+    const block = field(rec, 'kind') === 'options' ? id : field(rec, 'kind') === 'option' ? tree.parentOf.get(id) : null
+    const blockRec = block && roots(doc).clauses.get(block)
+    if (!blockRec || field(blockRec, 'kind') !== 'options') return null
+    const chosen = field(blockRec, 'chosen')
+    const options = tree.children(block).filter((c) => field(roots(doc).clauses.get(c), 'kind') === 'option')
+    return h('div', { class: 'options-choice', 'data-block': block },
+      h('h4', {}, 'Option block'),
+      chosen ? h('p', {}, `Chosen: ${numbers.label(chosen)}`) : h('p', { class: 'hint' }, 'No option chosen yet.'),
+      h('ul', {}, options.map((o) => {
+        const words = roots(doc).clauses.get(o).get('words')?.toString() || ''
+        return h('li', {}, h('button', {
+          type: 'button',
+          'data-action': 'choose-option',
+          'data-option': o,
+          disabled: chosen === o,
+          onclick: () => this.act(`${numbers.label(o)} chosen`, () => op.chooseOption(doc, block, o))
+        }, `Choose ${numbers.label(o)} “${words.slice(0, 40)}${words.length > 40 ? '…' : ''}”`))
+      })))
+  }
+
+  undoTools () {
+    const { undoManager } = this.room
+    return h('div', { class: 'buttons undo' },
+      h('button', { type: 'button', 'data-action': 'undo', title: 'Undo your own typing (Ctrl+Z)', disabled: !undoManager.canUndo(), onclick: () => { undoManager.undo(); this.render() } }, 'Undo my typing'),
+      h('button', { type: 'button', 'data-action': 'redo', title: 'Redo (Ctrl+Shift+Z)', disabled: !undoManager.canRedo(), onclick: () => { undoManager.redo(); this.render() } }, 'Redo'))
+  }
+
+  /** A delegation floats a trial balloon on the selected words (or at the cursor). */
+  balloonTools (id, party) {
+    const { balloons, identity } = this.room
+    const others = (identity.parties || []).filter((p) => p !== party)
+    const words = h('textarea', { id: 'balloon-words', rows: 2, dir: 'auto', 'aria-label': 'Words of the trial balloon' })
+    const radio = (value, text, isDefault) => h('label', { class: 'inline' },
+      h('input', { type: 'radio', name: 'balloon-scope', id: `balloon-scope-${value}`, value, checked: isDefault }), ` ${text}`)
+    const picks = h('div', { class: 'balloon-parties' },
+      [party, ...others].map((p) => h('label', { class: 'inline' },
+        h('input', { type: 'checkbox', id: `balloon-party-${p}`, value: p, checked: p === party }), ` ${p}`)))
+    const attributed = h('input', { type: 'checkbox', id: 'balloon-attributed', checked: true })
+    const message = h('p', { id: 'balloon-message', role: 'status' })
+    const float = async () => {
+      const s = this.room.active.editor.view.state.selection.main
+      const text = words.value.trim() || this.sel.text.trim()
+      if (!text) { message.className = 'error'; message.textContent = 'type the words of the balloon (or select words in the clause)'; return }
+      const kind = this.el.querySelector('input[name=balloon-scope]:checked')?.value || 'parties'
+      const chosen = [...picks.querySelectorAll('input:checked')].map((i) => i.value)
+      if (kind === 'parties' && !chosen.length) { message.className = 'error'; message.textContent = 'choose at least one delegation'; return }
+      const scope = kind === 'parties' ? { kind, parties: chosen } : kind
+      try {
+        await balloons.float({ clause: id, at: s.to, words: text, scope, attributed: attributed.checked })
+        words.value = ''
+        message.className = 'ok'
+        message.textContent = 'Balloon floated'
+      } catch (error) {
+        message.className = 'error'
+        message.textContent = `Not floated: ${error.message}`
+      }
+    }
+    return h('section', { class: 'tools balloon-tools', 'aria-label': 'Float a trial balloon' },
+      h('h3', {}, 'Float a trial balloon'),
+      h('p', { class: 'hint' }, 'Informal wording, not a proposal: only the delegations you choose (and the chair) see it. The selected words are used if you type none; it stands after the selection.'),
+      h('label', { for: 'balloon-words' }, 'Words'), words,
+      h('fieldset', {}, h('legend', {}, 'Shown to'),
+        radio('parties', 'the delegations ticked below', true), picks,
+        radio('chair', 'the chair only', false),
+        radio('all', 'all delegations', false)),
+      h('label', { class: 'inline' }, attributed, ` Say it is ${party}'s (unattributed: only the chair and ${party} see who floated it)`),
+      h('div', { class: 'buttons' }, h('button', { type: 'button', 'data-action': 'float-balloon', onclick: float }, 'Float balloon')),
+      message)
   }
 
   proposalList (id, party, caps) {
@@ -191,6 +274,7 @@ export class Panel {
       const replaced = field(p, 'replaced')
       const mine = author === party
       const canTable = caps.has('table') && party && status === 'tabled'
+      const canDecide = caps.has('decide') && status === 'tabled'
       return h('li', { 'data-proposal': pid, 'data-party': author, 'data-kind': field(p, 'kind'), 'data-status': status },
         h('span', { class: 'party-tag', style: `--party-hue:${partyHue(author)}` }, author), ' ',
         h('strong', {}, field(p, 'kind')), ' · ', h('span', { class: `pstatus pstatus-${status}` }, status),
@@ -200,7 +284,9 @@ export class Panel {
         objectors.length ? h('div', {}, `Objected to by ${objectors.join(', ')}`) : null,
         canTable && !mine ? h('button', { type: 'button', 'data-action': 'support', onclick: () => this.act('Support recorded', () => op.support(doc, pid, party)) }, `Support (${party})`) : null,
         canTable && !mine ? h('button', { type: 'button', 'data-action': 'object', onclick: () => this.act('Objection recorded', () => op.objectTo(doc, pid, party)) }, `Object (${party})`) : null,
-        canTable && mine ? h('button', { type: 'button', 'data-action': 'withdraw', onclick: () => this.act('Proposal withdrawn', () => op.withdraw(doc, pid, party)) }, 'Withdraw') : null)
+        canTable && mine ? h('button', { type: 'button', 'data-action': 'withdraw', onclick: () => this.act('Proposal withdrawn', () => op.withdraw(doc, pid, party)) }, 'Withdraw') : null,
+        canDecide ? h('button', { type: 'button', 'data-action': 'accept', onclick: () => this.act(`${author}'s proposal accepted`, () => op.acceptProposal(doc, pid)) }, 'Accept') : null,
+        canDecide ? h('button', { type: 'button', 'data-action': 'reject', onclick: () => this.act(`${author}'s proposal rejected`, () => op.rejectProposal(doc, pid)) }, 'Reject') : null)
     })))
     return section
   }

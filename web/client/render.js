@@ -2,9 +2,15 @@
 // Clauses are drawn from the Y.Doc and redrawn when a transaction touches them; the clause
 // in hand is a live editor (editor.js) instead of a drawing.
 
+import * as Y from 'yjs'
 import { counts, field, marks, numbering, outline, roots, spans } from './model.js'
 import { mountEditor } from './editor.js'
 import { Panel } from './panel.js'
+import { History } from './history.js'
+import { exportMenu } from './exports.js'
+import { describeScope } from './balloons.js'
+import { when } from './api.js'
+import { registerParties } from './operations.js'
 import { h, partyHue } from './dom.js'
 
 const CONNECTION_TEXT = {
@@ -18,11 +24,15 @@ const CONNECTION_TEXT = {
 const BRACKET_CHARS = { bracket: ['[', ']'], placeholder: ['{', '}'], clause: ['[', ']'] }
 const CONTAINER_KINDS = ['preamble', 'section', 'article', 'options', 'final-clauses', 'annex']
 
-/** The words of a clause with their brackets drawn, as DOM nodes. */
-export function wordsView (doc, ytext) {
+/**
+ * The words of a clause with their brackets drawn, as DOM nodes; `pins` (position → DOM
+ * nodes) are drawn at their positions (where trial balloons stand).
+ */
+export function wordsView (doc, ytext, pins = new Map()) {
   const container = h('span', { class: 'words-inner' })
   const list = spans(doc, ytext)
   const { opens, closes } = marks(list)
+  const pinned = (at) => { for (const node of pins.get(at) || []) top().append(node); pins.delete(at) }
   const stack = [container]
   const top = () => stack[stack.length - 1]
   const close = (s) => {
@@ -47,12 +57,13 @@ export function wordsView (doc, ytext) {
     const attrs = op.attributes || {}
     // Split at bracket edges inside the chunk.
     const cuts = new Set([0, text.length])
-    for (const p of [...opens.keys(), ...closes.keys()]) if (p > pos && p < pos + text.length) cuts.add(p - pos)
+    for (const p of [...opens.keys(), ...closes.keys(), ...pins.keys()]) if (p > pos && p < pos + text.length) cuts.add(p - pos)
     const sorted = [...cuts].sort((a, b) => a - b)
     for (let i = 0; i < sorted.length - 1; i++) {
       const at = pos + sorted[i]
       for (const s of closes.get(at) || []) close(s)
       closes.delete(at)
+      pinned(at)
       for (const s of opens.get(at) || []) open(s)
       opens.delete(at)
       let node = document.createTextNode(text.slice(sorted[i], sorted[i + 1]))
@@ -63,15 +74,22 @@ export function wordsView (doc, ytext) {
     pos += text.length
   }
   for (const s of closes.get(pos) || []) close(s)
+  for (const at of [...pins.keys()]) pinned(at) // at the end (or past it)
   return container
 }
 
 export class Room {
-  constructor ({ root, doc, provider, identity, textId }) {
-    Object.assign(this, { root, doc, provider, identity, textId })
+  constructor ({ root, doc, provider, identity, textId, balloons }) {
+    Object.assign(this, { root, doc, provider, identity, textId, balloons })
     this.active = null // { id, editor }
     this.elements = new Map()
     this.onSignOut = null
+    // Undo covers this person's own typing (transactions of `origin`), not others' edits
+    // and not the operations of the panel (a tabled proposal is withdrawn, not undone: the
+    // server refuses to remove a proposal's record).
+    this.origin = { typing: true }
+    this.undoManager = new Y.UndoManager(roots(doc).clauses, { trackedOrigins: new Set([this.origin]), captureTimeout: 600 })
+    this.history = new History(this)
   }
 
   start () {
@@ -83,17 +101,26 @@ export class Room {
     this.nav = h('nav', { id: 'outline', 'aria-label': 'Outline' })
     this.text = h('main', { id: 'text', 'aria-label': 'Text' })
     this.panel = new Panel(this)
+    const tools = h('div', { class: 'bar-tools' }, this.history.button(),
+      this.identity.capabilities.has('export') ? exportMenu(this) : null)
+    this.notice = h('div', { id: 'notice', class: 'notice', hidden: true })
     root.replaceChildren(
-      h('header', { class: 'bar' }, h('a', { href: '/', class: 'home' }, 'Travaux'), this.title, this.counters, this.connection, this.who),
+      h('header', { class: 'bar' }, h('a', { href: '/', class: 'home' }, 'Travaux'), this.title, this.counters, this.connection, tools, this.who),
+      this.notice,
       h('div', { class: 'layout' }, this.nav, this.text, this.panel.el)
     )
     this.renderWho()
     this.renderAll()
     this.doc.on('afterTransaction', (tr) => this.touched(tr))
     this.provider.awareness.on('change', () => this.renderPresence())
+    if (this.balloons) this.balloons.onChange(() => this.renderBalloons())
+    this.history.loadRevisions()
+    // A revision cut by anyone writes its label into the text (meta.revision): reload the list.
+    roots(this.doc).meta.observe((event) => { if (event.keysChanged.has('revision')) this.history.loadRevisions() })
   }
 
   setConnection (state, text) {
+    if (state === 'synced' && !this.synced) { this.synced = true; queueMicrotask(() => this.renderNotice()) }
     if (this.connection.dataset.state === 'refused' && state !== 'refused') return
     if (state === 'disconnected' && !navigator.onLine) state = 'offline'
     this.connection.dataset.state = state
@@ -192,7 +219,28 @@ export class Room {
     if (this.active && !seen.has(this.active.id)) this.deactivate()
     this.renderCounters()
     this.renderPresence()
+    this.renderNotice()
     this.panel.render()
+  }
+
+  /**
+   * The negotiation's Parties missing from the text's own registry: the server refuses a
+   * balloon or a promoted proposal in the name of an unregistered Party. Whoever may keep
+   * the registry (structure) is offered to register them.
+   */
+  renderNotice () {
+    const registry = roots(this.doc).parties
+    const missing = (this.identity.partyRecords || []).filter((p) => p.code && !registry.has(p.code))
+    const may = this.identity.capabilities.has('structure')
+    this.notice.hidden = !(missing.length && may && this.synced)
+    if (this.notice.hidden) return
+    this.notice.replaceChildren(
+      h('span', {}, `Not yet registered in this text: ${missing.map((p) => p.code).join(', ')} (Parties of the negotiation). Trial balloons and promoted proposals in their name are refused until they are. `),
+      h('button', {
+        type: 'button',
+        'data-action': 'register-parties',
+        onclick: () => { registerParties(this.doc, missing); this.renderNotice() }
+      }, 'Register them'))
   }
 
   clauseElement (id, depth) {
@@ -243,20 +291,87 @@ export class Room {
     words.classList.toggle('clause-bracketed', !!clauseBracket)
     if (clauseBracket) words.title = `Whole clause in brackets (${clauseBracket})`
     else words.removeAttribute('title')
+    let aside = el.querySelector(':scope > .balloons')
+    if (!aside) {
+      aside = h('aside', { class: 'balloons', 'data-balloons': id, 'aria-label': 'Trial balloons' })
+      el.append(aside)
+    }
+    const floated = this.balloons ? this.balloons.forClause(id) : []
+    this.renderBalloonList(aside, floated)
     if (this.active?.id === id) return // the editor draws itself
     const ytext = rec.get('words')
-    words.replaceChildren(ytext ? wordsView(this.doc, ytext) : '')
+    const pins = new Map()
+    floated.forEach((b, i) => {
+      if (b.at === null || b.at === undefined) return
+      const at = Math.min(b.at, ytext ? ytext.length : 0)
+      if (!pins.has(at)) pins.set(at, [])
+      pins.get(at).push(h('sup', { class: 'balloon-pin', 'aria-hidden': 'true', title: 'A trial balloon stands here' }, `TB${i + 1}`))
+    })
+    words.replaceChildren(ytext ? wordsView(this.doc, ytext, pins) : '')
+  }
+
+  /** The trial balloons of every clause (a scope document changed). */
+  renderBalloons () {
+    for (const id of this.elements.keys()) this.renderClause(id)
+  }
+
+  renderBalloonList (aside, floated) {
+    const { balloons } = this
+    aside.hidden = !floated.length
+    aside.replaceChildren(...floated.map((b, i) => {
+      const act = (label, action, fn) => h('button', {
+        type: 'button',
+        'data-action': action,
+        onclick: async (event) => {
+          event.stopPropagation()
+          const button = event.currentTarget
+          button.disabled = true
+          try { await fn() } catch (error) {
+            button.disabled = false
+            aside.querySelector(`[data-balloon="${b.id}"] .balloon-message`)?.replaceChildren(`${label}: ${error.message}`)
+          }
+        }
+      }, label)
+      const author = b.author
+        ? h('span', { class: 'party-tag balloon-author', style: `--party-hue:${partyHue(b.author)}` }, b.author + (b.attributed ? '' : ' (unattributed)'))
+        : h('span', { class: 'balloon-author hint' }, 'unattributed')
+      return h('div', { class: 'balloon', 'data-balloon': b.id, 'data-status': b.status, 'data-author': b.author || '' },
+        h('div', { class: 'balloon-head' },
+          h('strong', {}, `Trial balloon TB${i + 1}`), author,
+          h('span', { class: 'hint' }, `shown to ${describeScope(b.scope)}`),
+          b.status !== 'floated' ? h('span', { class: 'badge balloon-status' }, b.status) : null,
+          h('time', { class: 'hint', datetime: b.floated }, when(b.floated))),
+        h('p', { class: 'balloon-words', dir: 'auto' }, b.words),
+        h('div', { class: 'balloon-actions' },
+          balloons.mayPromote(b) ? act('Promote to a proposal', 'promote-balloon', () => balloons.promote(b.id)) : null,
+          balloons.mayWithdraw(b) ? act('Withdraw', 'withdraw-balloon', () => balloons.withdraw(b.id)) : null,
+          h('span', { class: 'balloon-message error', role: 'alert' })))
+    }))
   }
 
   renderCounters () {
     const c = counts(this.doc)
-    const item = (name, value, label) => h('span', { class: 'counter', 'data-counter': name }, h('strong', {}, String(value)), ` ${label}`)
+    const last = this.history?.last
+    const then = last?.statistics
+    const item = (name, value, label) => {
+      const before = !then ? null
+        : name === 'agreed' ? (then.per_status?.agreed || 0) + (then.per_status?.['agreed ad ref'] || 0)
+          : then[name]
+      const delta = typeof before === 'number' ? value - before : null
+      return h('span', { class: 'counter', 'data-counter': name }, h('strong', {}, String(value)), ` ${label}`,
+        delta === null ? null : h('small', {
+          class: `delta${delta ? (delta > 0 ? ' up' : ' down') : ''}`,
+          'data-delta': String(delta),
+          title: `${before} at ${last.label}`
+        }, delta ? ` (${delta > 0 ? '+' : '−'}${Math.abs(delta)})` : ''))
+    }
     this.counters.replaceChildren(
       item('brackets', c.brackets, 'open brackets'),
       item('alternatives', c.alternatives, 'alternatives'),
       item('options', c.options, 'options'),
       item('placeholders', c.placeholders, 'placeholders'),
-      item('agreed', (c.perStatus.agreed || 0) + (c.perStatus['agreed ad ref'] || 0), `of ${c.clauses} clauses agreed`)
+      item('agreed', (c.perStatus.agreed || 0) + (c.perStatus['agreed ad ref'] || 0), `of ${c.clauses} clauses agreed`),
+      last ? h('span', { class: 'since', id: 'since-revision' }, `(±) since ${last.label}`) : null
     )
   }
 
@@ -294,13 +409,19 @@ export class Room {
     const words = el.querySelector(':scope > .words')
     words.replaceChildren()
     const caps = this.identity.capabilities
-    const editable = caps.has('edit') || caps.has('decide')
+    const free = caps.has('edit') || caps.has('decide')
+    // A delegate types only inside their own Party's brackets (the server allows no more).
+    const delegate = !free && caps.has('table') && !!this.identity.party
     const editor = mountEditor({
       parent: words,
       doc: this.doc,
       ytext: rec.get('words'),
       awareness: this.provider.awareness,
-      editable,
+      editable: free || delegate,
+      party: delegate ? this.identity.party : '',
+      origin: this.origin,
+      undoManager: this.undoManager,
+      onBlocked: () => this.panel.say(`You can type only inside ${this.identity.party}'s brackets; to change other words, table a proposal.`),
       label: `Words of ${this.numbers.label(id) || field(rec, 'kind')}`,
       onSelection: (sel) => this.panel.selection(sel),
       onEscape: () => { this.deactivate(); el.focus() }

@@ -1,0 +1,216 @@
+// History: the revisions of the text (list, cut one, compare two) and a clause's timeline.
+//
+//   GET  /api/texts/{id}/revisions                    the revisions, oldest first (statistics)
+//   POST /api/texts/{id}/revisions {label}            the chair cuts the next one
+//   GET  /api/texts/{id}/diff?from=&to=               what changed, clause by clause
+//   GET  /api/texts/{id}/clauses/{c}/history?party=   a clause's entries, each with its diff
+//
+// Diffs come from the server as (op, words) runs — "equal", "insert", "delete" — and are
+// drawn inline (<del>/<ins>) or side by side (the old words with their deletions, the new
+// with their insertions). See docs/HISTORY.md.
+
+import { api, when } from './api.js'
+import { h } from './dom.js'
+
+const KIND_TEXT = {
+  added: 'added',
+  edited: 'edited',
+  'proposal tabled': 'proposal tabled',
+  'status changed': 'status changed'
+}
+
+/** (op, words) runs drawn inline: deletions struck through, insertions underlined. */
+export function inlineDiff (ops) {
+  return h('p', { class: 'diff', dir: 'auto' }, (ops || []).map(([op, words]) =>
+    op === 'insert' ? h('ins', {}, words) : op === 'delete' ? h('del', {}, words) : words))
+}
+
+/** The same runs side by side: the old words (deletions marked), the new (insertions marked). */
+export function sideBySide (ops, { oldTitle = 'Before', newTitle = 'After' } = {}) {
+  const old = (ops || []).filter(([op]) => op !== 'insert').map(([op, w]) => (op === 'delete' ? h('del', {}, w) : w))
+  const now = (ops || []).filter(([op]) => op !== 'delete').map(([op, w]) => (op === 'insert' ? h('ins', {}, w) : w))
+  return h('div', { class: 'side-by-side' },
+    h('div', { class: 'old' }, h('h5', {}, oldTitle), h('p', { dir: 'auto' }, old)),
+    h('div', { class: 'new' }, h('h5', {}, newTitle), h('p', { dir: 'auto' }, now)))
+}
+
+export class History {
+  constructor (room) {
+    this.room = room
+    this.revisions = []
+    this.clause = null // { id, party, entries, count, error }
+    this.comparison = null
+    this.base = `/api/texts/${encodeURIComponent(room.textId)}`
+  }
+
+  get last () { return this.revisions[this.revisions.length - 1] || null }
+
+  async loadRevisions () {
+    try {
+      this.revisions = await api('GET', `${this.base}/revisions`) || []
+    } catch (e) {
+      this.revisions = []
+    }
+    this.room.renderCounters()
+    if (this.dialog?.open) this.renderDialog()
+  }
+
+  // -- a clause's timeline (in the panel) ------------------------------------------------
+  async loadClause (clauseId, party = '') {
+    const query = party ? `?party=${encodeURIComponent(party)}` : ''
+    this.clause = { id: clauseId, party, entries: null, loading: true }
+    this.room.panel.render()
+    try {
+      const body = await api('GET', `${this.base}/clauses/${encodeURIComponent(clauseId)}/history${query}`)
+      this.clause = { id: clauseId, party, entries: body.entries, count: body.count }
+    } catch (e) {
+      this.clause = { id: clauseId, party, entries: [], error: e.message }
+    }
+    if (this.room.active?.id === clauseId) this.room.panel.render()
+  }
+
+  clauseSection (clauseId) {
+    const shown = this.clause && this.clause.id === clauseId ? this.clause : null
+    const parties = [...new Set([...(this.room.identity.parties || []), ...this.room.doc.getMap('parties').keys()])].sort()
+    const filter = h('select', { id: 'history-party', 'aria-label': 'Entries of Party' },
+      h('option', { value: '' }, 'every Party'), parties.map((p) => h('option', { value: p, selected: shown?.party === p }, p)))
+    const section = h('section', { class: 'history', 'aria-label': 'History of this clause' },
+      h('h3', {}, 'History of this clause'),
+      h('label', { for: 'history-party' }, 'Show the entries of'), filter,
+      h('button', { type: 'button', 'data-action': 'show-history', onclick: () => this.loadClause(clauseId, filter.value) }, shown ? 'Refresh history' : 'Show history'))
+    if (!shown) return section
+    if (shown.loading) section.append(h('p', { class: 'hint' }, 'Loading…'))
+    else if (shown.error) section.append(h('p', { class: 'error' }, shown.error))
+    else if (!shown.entries.length) section.append(h('p', { class: 'hint' }, 'No entries.'))
+    else {
+      section.append(h('p', { class: 'hint' }, `${shown.count} entr${shown.count === 1 ? 'y' : 'ies'}, newest first`))
+      section.append(h('ol', { id: 'clause-history', class: 'timeline', reversed: true },
+        [...shown.entries].reverse().map((e) => h('li', { 'data-kind': e.kind, 'data-party': e.party || '' },
+          h('div', { class: 'entry-head' },
+            h('strong', { class: 'entry-kind' }, KIND_TEXT[e.kind] || e.kind),
+            e.party ? h('span', { class: 'party-tag entry-party' }, e.party) : null,
+            h('span', { class: 'entry-person' }, e.person || e.origin || ''),
+            h('time', { datetime: e.ended }, when(e.ended)),
+            e.changes > 1 ? h('span', { class: 'hint' }, `${e.changes} changes`) : null),
+          entryDetail(e),
+          inlineDiff(e.ops)))))
+    }
+    return section
+  }
+
+  // -- revisions: list, cut, compare (a dialog) ------------------------------------------
+  button () {
+    return h('button', { type: 'button', id: 'open-revisions', class: 'bar-button', onclick: () => this.open() }, 'Revisions & compare')
+  }
+
+  open () {
+    if (!this.dialog) {
+      this.dialog = h('dialog', { id: 'revisions', 'aria-labelledby': 'revisions-title' })
+      document.body.append(this.dialog)
+    }
+    this.renderDialog()
+    if (!this.dialog.open) this.dialog.showModal()
+    this.loadRevisions()
+  }
+
+  renderDialog () {
+    const { identity } = this.room
+    const options = (selected) => [
+      ...this.revisions.map((r) => h('option', { value: String(r.number), selected: selected === String(r.number) }, `${r.number} — ${r.label}`)),
+      h('option', { value: 'now', selected: selected === 'now' }, 'now (the text as it stands)')
+    ]
+    const previous = this.dialog.querySelector('#compare-from')?.value
+    const next = this.dialog.querySelector('#compare-to')?.value
+    const view = this.dialog.querySelector('input[name=diff-view]:checked')?.value || 'inline'
+    const from = h('select', { id: 'compare-from' }, options(previous || (this.last ? String(this.last.number) : 'now')))
+    const to = h('select', { id: 'compare-to' }, options(next || 'now'))
+    const radio = (value, text) => h('label', { class: 'inline' },
+      h('input', { type: 'radio', name: 'diff-view', value, checked: view === value }), ` ${text}`)
+    const rows = this.revisions.map((r) => h('tr', { 'data-revision': r.number },
+      h('td', {}, String(r.number)), h('td', {}, r.label), h('td', {}, r.author || ''),
+      h('td', {}, when(r.created)), h('td', { class: 'num' }, String(r.statistics?.brackets ?? '')),
+      h('td', { class: 'num' }, String(r.statistics?.alternatives ?? ''))))
+    const parts = [
+      h('div', { class: 'dialog-head' },
+        h('h2', { id: 'revisions-title' }, 'Revisions'),
+        h('button', { type: 'button', class: 'close', 'data-action': 'close-revisions', onclick: () => this.dialog.close() }, 'Close')),
+      this.revisions.length
+        ? h('div', { class: 'table-wrap' }, h('table', { id: 'revision-list' },
+          h('thead', {}, h('tr', {}, ['No.', 'Label', 'Cut by', 'When', 'Open brackets', 'Alternatives'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('tbody', {}, rows)))
+        : h('p', { class: 'hint' }, 'No revision has been cut yet.')
+    ]
+    if (identity.capabilities.has('decide')) {
+      const label = h('input', { id: 'revision-label', type: 'text', placeholder: `Rev.${this.revisions.length + 1}` })
+      parts.push(h('form', { class: 'cut', onsubmit: (e) => { e.preventDefault(); this.cut(label.value) } },
+        h('h3', {}, 'Cut a revision'),
+        h('label', { for: 'revision-label' }, 'Label (optional)'), label,
+        h('button', { type: 'submit', 'data-action': 'cut-revision' }, 'Cut a revision now')))
+    }
+    parts.push(h('p', { id: 'revisions-message', role: 'status' }, this.message || ''))
+    parts.push(h('form', { class: 'compare', onsubmit: (e) => { e.preventDefault(); this.compare(from.value, to.value) } },
+      h('h3', {}, 'Compare'),
+      h('div', { class: 'compare-row' },
+        h('label', {}, 'From ', from), h('label', {}, 'to ', to)),
+      h('fieldset', {}, h('legend', {}, 'Show'), radio('inline', 'inline'), radio('side', 'side by side')),
+      h('button', { type: 'submit', 'data-action': 'compare' }, 'Compare')))
+    parts.push(this.comparisonView(view))
+    const focused = this.dialog.contains(document.activeElement) ? document.activeElement.id || document.activeElement.dataset.action : ''
+    this.dialog.replaceChildren(...parts)
+    for (const input of this.dialog.querySelectorAll('input[name=diff-view]')) {
+      input.addEventListener('change', () => this.renderDialog())
+    }
+    if (focused) (this.dialog.querySelector('#' + focused) || this.dialog.querySelector(`[data-action="${focused}"]`))?.focus()
+  }
+
+  async cut (label) {
+    try {
+      const revision = await api('POST', `${this.base}/revisions`, { label: label || '' })
+      this.message = `Revision ${revision.number} “${revision.label}” cut.`
+    } catch (e) {
+      this.message = `Not cut: ${e.message}`
+    }
+    await this.loadRevisions()
+  }
+
+  async compare (from, to) {
+    this.comparison = { from, to, loading: true }
+    this.renderDialog()
+    try {
+      const body = await api('GET', `${this.base}/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`)
+      this.comparison = { from, to, body }
+    } catch (e) {
+      this.comparison = { from, to, error: e.message }
+    }
+    this.renderDialog()
+  }
+
+  comparisonView (view) {
+    const c = this.comparison
+    const out = h('section', { id: 'comparison', 'aria-live': 'polite' })
+    if (!c) return out
+    if (c.loading) { out.append(h('p', { class: 'hint' }, 'Comparing…')); return out }
+    if (c.error) { out.append(h('p', { class: 'error' }, c.error)); return out }
+    const { counts, clauses } = c.body
+    const summary = Object.entries(counts || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(' · ')
+    out.append(h('h3', {}, `${c.body.from} → ${c.body.to}`), h('p', { class: 'hint', id: 'comparison-summary' }, summary || 'No change.'))
+    for (const cl of clauses || []) {
+      const label = cl.new?.label || cl.old?.label || cl.reference || cl.clause
+      out.append(h('article', { class: 'diff-clause', 'data-clause': cl.clause },
+        h('h4', {}, label, ' ', cl.changes.map((k) => h('span', { class: 'change-tag' }, k))),
+        cl.old?.status !== cl.new?.status && cl.old?.status && cl.new?.status ? h('p', { class: 'hint' }, `status: ${cl.old.status} → ${cl.new.status}`) : null,
+        view === 'side' ? sideBySide(cl.ops, { oldTitle: c.body.from, newTitle: c.body.to }) : inlineDiff(cl.ops)))
+    }
+    return out
+  }
+}
+
+function entryDetail (e) {
+  const d = e.detail || {}
+  const bits = []
+  if (d.status) bits.push(`status ${d.status.from ?? ''} → ${d.status.to ?? ''}`)
+  if (d.from !== undefined && d.to !== undefined && e.kind === 'status changed') bits.push(`${d.from} → ${d.to}`)
+  if (d.proposal && typeof d.proposal === 'object') bits.push(`${d.proposal.kind || ''} ${d.proposal.words ? '“' + d.proposal.words + '”' : ''}`.trim())
+  if (d.outcome) bits.push(`outcome: ${d.outcome}`)
+  return bits.length ? h('div', { class: 'hint entry-detail' }, bits.join(' · ')) : null
+}

@@ -21,6 +21,24 @@ class UpdateLog(Protocol):
         ...
 
 
+class ChainedLog(UpdateLog, Protocol):
+    def append_chain(self, entries: Sequence[tuple[str, bytes, str]]) -> list[tuple[int, int]]:
+        """`append_many`, with each entry's id and the id before it in its text's log."""
+        ...
+
+
+class LogPosition(int):
+    """A log id that also knows `prev`, the id of the entry before it in the same text's
+    log (0: the text's first entry; -1: not asked for, a single-process server)."""
+
+    prev: int
+
+    def __new__(cls, log_id: int, prev: int = -1) -> LogPosition:
+        position = super().__new__(cls, log_id)
+        position.prev = prev
+        return position
+
+
 @dataclass
 class _Pending:
     text_id: str
@@ -30,9 +48,12 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(self, log: UpdateLog, *, max_batch: int = 2000) -> None:
+    def __init__(self, log: UpdateLog, *, max_batch: int = 2000, chained: bool = False) -> None:
+        """`chained`: futures resolve with `LogPosition`s that know their `prev` (the
+        server processes of a scale-out follow these links; `ChainedLog.append_chain`)."""
         self.log = log
         self.max_batch = max_batch
+        self.chained = chained
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -83,7 +104,11 @@ class GroupCommitter:
     async def _commit(self, batch: list[_Pending]) -> None:
         entries = [(p.text_id, p.update, p.origin) for p in batch]
         try:
-            ids = await asyncio.to_thread(self.log.append_many, entries)
+            if self.chained:
+                chain = await asyncio.to_thread(self.log.append_chain, entries)  # type: ignore[attr-defined]
+                ids = [LogPosition(log_id, prev) for log_id, prev in chain]
+            else:
+                ids = await asyncio.to_thread(self.log.append_many, entries)
         except Exception as error:  # the database refused: nobody may see these updates
             for pending in batch:
                 if not pending.done.done():

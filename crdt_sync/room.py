@@ -13,6 +13,12 @@ The path of an update through a room:
 
 A client's first sync (step 2) is sent only after every update already applied is on disk,
 so no client ever sees an update a crash could lose.
+
+With several server processes (`crdt_sync.fanout`), a room also publishes what it
+committed, and applies what the other processes committed (`remote_updates`). It keeps a
+*position*: every entry of its document's log up to that id is in its document. Entries
+arrive with the id of the entry before them; one whose predecessor is not here yet waits
+(`_held`), and a gap that does not close by itself is filled from the log (`catch_up`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from pycrdt import Doc, Map, MapEvent, merge_updates
 
@@ -29,7 +36,7 @@ from crdt_sync import protocol
 from crdt_sync.authorize import Guard, Refused, UpdateGuard
 from crdt_sync.awareness import AwarenessRegistry
 from crdt_sync.connection import CloseCode, Closed, Connection, Limits
-from crdt_sync.durable import GroupCommitter
+from crdt_sync.durable import GroupCommitter, LogPosition
 from crdt_sync.protocol import MessageType, ProtocolError, SyncType
 from drafting.notable import notable_changes
 from drafting.permissions import Change
@@ -44,6 +51,21 @@ log = logging.getLogger(__name__)
 EMPTY_UPDATE = b"\x00\x00"
 KEEPALIVE = protocol.awareness(b"\x00")  # an awareness update about no client at all
 
+# A link missing for this long (an update of another process published out of order
+# with its predecessor, or lost by Redis) is read from the log.
+GAP_SECONDS = 0.3
+CATCH_UP_ROWS = 10_000
+
+
+class Cluster(Protocol):
+    """The other server processes, as a room sees them (`crdt_sync.rooms`)."""
+
+    def publish_updates(self, doc_id: str, entries: list[tuple[int, int, bytes]]) -> None: ...
+
+    def publish_awareness(self, doc_id: str, update: bytes) -> None: ...
+
+    async def read_log(self, doc_id: str, after: int, limit: int) -> list[tuple[int, bytes]]: ...
+
 
 class Room:
     def __init__(
@@ -57,6 +79,8 @@ class Room:
         guard: Callable[[Doc], Guard] = UpdateGuard,
         recorder: Recorder | None = None,
         audited: bool = True,
+        position: int = 0,
+        cluster: Cluster | None = None,
     ) -> None:
         self.text_id = text_id
         self.doc = Doc()
@@ -79,6 +103,19 @@ class Room:
         self.recorder = recorder
         self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
         self._observed: list[Change] = []
+        # Several processes: `state` held every log entry up to `position`.
+        self.cluster = cluster
+        self._cursor = position
+        self._ahead: dict[int, int] = {}  # own entries past a gap: previous id → id
+        self._ahead_ids: set[int] = set()
+        self._held: dict[int, tuple[int, bytes]] = {}  # others' past a gap: previous → entry
+        self._gap_timer: asyncio.TimerHandle | None = None
+        self._to_publish: list[tuple[int, int, bytes]] = []
+        self._catch_wanted = 0
+        self._catch_done = 0
+        self._catcher: asyncio.Task[None] | None = None
+        if cluster is not None:
+            self._last_log_id = position
         # The roots and subscriptions are kept: pycrdt drops an observer together with
         # the Python object of the type it was registered on.
         self._audited: list[tuple[Map, object]] = []
@@ -89,6 +126,11 @@ class Room:
 
     # -- connections -------------------------------------------------------------------
     async def join(self, connection: Connection) -> None:
+        if self.cluster is not None:
+            # What other processes stored and we have not heard of (one of them may have
+            # died before publishing): read it first, so that this client's sync step 2
+            # is computed against everything stored, and resends nothing stored twice.
+            await self.catch_up()
         self.connections[connection.id] = connection
         connection.deliver(protocol.sync_step1(self.doc.get_state()))
         known = self.awareness.snapshot()
@@ -100,6 +142,7 @@ class Room:
         gone = self.awareness.remove_connection(connection.id)
         if gone is not None:
             self._queue_awareness(gone)
+            self._publish_awareness(gone)
 
     @property
     def idle(self) -> bool:
@@ -125,6 +168,7 @@ class Room:
                 raise Closed(CloseCode.PROTOCOL_ERROR, f"malformed awareness: {error}") from None
             if forward is not None:
                 self._queue_awareness(forward)
+                self._publish_awareness(forward)
         elif frame.type == MessageType.QUERY_AWARENESS:
             known = self.awareness.snapshot()
             if known is not None:
@@ -194,7 +238,10 @@ class Room:
         if done.cancelled() or done.exception() is not None:
             self._break(f"the store failed: {done.exception()!r}")
             return
-        self._last_log_id = max(self._last_log_id, done.result())
+        if self.cluster is not None:
+            self._committed_here(done.result(), update)
+        else:
+            self._last_log_id = max(self._last_log_id, done.result())
         self._since_snapshot += 1
         self._outgoing.append(update)
         self._schedule_tick()
@@ -239,6 +286,178 @@ class Room:
         for connection in list(self.connections.values()):
             if connection.last_sent < quiet_since:
                 connection.deliver(KEEPALIVE)
+
+    # -- several processes (crdt_sync.fanout) -------------------------------------------
+    def _committed_here(self, position: int, update: bytes) -> None:
+        """One of our updates is stored: publish it, and move our position past it."""
+        assert self.cluster is not None
+        prev = position.prev if isinstance(position, LogPosition) else -1
+        if not self._to_publish:
+            asyncio.get_running_loop().call_soon(self._publish)  # once per commit batch
+        self._to_publish.append((position, prev, update))
+        if position <= self._cursor:
+            return
+        if prev <= self._cursor:
+            self._advance_to(position)
+        else:  # others' entries came before it and are not here yet
+            self._ahead[prev] = position
+            self._ahead_ids.add(position)
+            self._watch_gaps()
+
+    def _publish(self) -> None:
+        entries, self._to_publish = self._to_publish, []
+        if entries and self.cluster is not None:
+            self.cluster.publish_updates(self.text_id, entries)
+
+    def _publish_awareness(self, update: bytes) -> None:
+        if self.cluster is not None:
+            self.cluster.publish_awareness(self.text_id, update)
+
+    def remote_updates(self, entries: list[tuple[int, int, bytes]]) -> None:
+        """Entries another process committed (already durable), in its commit order."""
+        for log_id, prev, update in entries:
+            self._remote_entry(log_id, prev, update)
+        self._watch_gaps()
+
+    def _remote_entry(self, log_id: int, prev: int, update: bytes) -> None:
+        if log_id <= self._cursor or self.broken:
+            return
+        if prev > self._cursor:
+            if log_id not in self._ahead_ids:
+                self._held[prev] = (log_id, update)
+            return
+        if log_id not in self._ahead_ids:
+            self._apply_remote(update)
+        self._advance_to(log_id)
+
+    def _advance_to(self, log_id: int) -> None:
+        """`log_id`, the entry right after our position, is in the document: move on, and
+        through whatever was waiting for it."""
+        self._ahead.pop(self._cursor, None)
+        self._ahead_ids.discard(log_id)
+        self._cursor = log_id
+        while True:
+            own = self._ahead.pop(self._cursor, None)
+            if own is not None:
+                self._ahead_ids.discard(own)
+                self._cursor = own
+                continue
+            held = self._held.pop(self._cursor, None)
+            if held is not None:
+                self._apply_remote(held[1])
+                self._cursor = held[0]
+                continue
+            break
+        self._last_log_id = self._cursor
+
+    def _apply_remote(self, update: bytes) -> None:
+        """Apply an update another process judged and stored, and send it to our clients
+        (it is durable already)."""
+        try:
+            self.doc.apply_update(update)
+        except Exception:
+            log.exception("room %s: could not apply an update of another process", self.text_id)
+            return
+        self._observed.clear()  # audited by the process that received it
+        shadow = getattr(self.guard, "shadow", None)  # UpdateGuard's copy keeps in step
+        if shadow is not None:
+            shadow.doc.apply_update(update)
+        self.size += len(update)
+        self._since_snapshot += 1
+        self._outgoing.append(update)
+        self._schedule_tick()
+        if self._since_snapshot >= self.limits.snapshot_every_updates:
+            self.snapshot()
+
+    def remote_awareness(self, update: bytes, origin: str) -> None:
+        try:
+            forward = self.awareness.apply(update, origin)
+        except ProtocolError as error:
+            log.error("room %s: malformed awareness from %s: %s", self.text_id, origin, error)
+            return
+        if forward is not None:
+            self._queue_awareness(forward)
+
+    def awareness_query(self) -> None:
+        known = self.awareness.snapshot()
+        if known is not None:
+            self._publish_awareness(known)
+
+    def _watch_gaps(self) -> None:
+        waiting = bool(self._held or self._ahead)
+        if waiting and self._gap_timer is None:
+            loop = asyncio.get_running_loop()
+            self._gap_timer = loop.call_later(GAP_SECONDS, self._gap_timeout)
+        elif not waiting and self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+
+    def _gap_timeout(self) -> None:
+        self._gap_timer = None
+        if self._held or self._ahead:
+            self.request_catch_up()
+
+    def request_catch_up(self) -> None:
+        """Read what we lack from the log, soon (without waiting for it)."""
+        if self.cluster is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.catch_up())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def catch_up(self) -> None:
+        """Apply every log entry stored after our position: returns once a read of the log
+        that started after this call has been applied (concurrent callers share reads)."""
+        if self.cluster is None:
+            return
+        self._catch_wanted += 1
+        wanted = self._catch_wanted
+        while self._catch_done < wanted and not self.broken:
+            if self._catcher is None or self._catcher.done():
+                self._catcher = asyncio.get_running_loop().create_task(self._catch_up_rounds())
+            catcher = self._catcher
+            try:
+                await asyncio.shield(catcher)
+            except asyncio.CancelledError:
+                if catcher.cancelled():  # the room stopped: nothing more to catch up on
+                    return
+                raise
+
+    async def _catch_up_rounds(self) -> None:
+        assert self.cluster is not None
+        while self._catch_done < self._catch_wanted:
+            wanted = self._catch_wanted
+            try:
+                while not self.broken:
+                    start = self._cursor
+                    rows = await self.cluster.read_log(self.text_id, start, CATCH_UP_ROWS)
+                    prev = start
+                    for log_id, update in rows:
+                        self._remote_entry(log_id, prev, update)
+                        prev = log_id
+                    if len(rows) < CATCH_UP_ROWS:
+                        break
+            except Exception:
+                log.exception("room %s: could not read the log to catch up", self.text_id)
+            # What the read went past can no longer be waiting for anything.
+            for prev in [p for p, (i, _) in self._held.items() if i <= self._cursor]:
+                del self._held[prev]
+            for prev in [p for p, i in self._ahead.items() if i <= self._cursor]:
+                self._ahead_ids.discard(self._ahead.pop(prev))
+            self._watch_gaps()
+            self._catch_done = wanted
+
+    @property
+    def position(self) -> int:
+        """Every log entry of this document up to this id is in the room's document."""
+        return self._cursor
+
+    def stop(self) -> None:
+        """The room is unloaded or broken: no more timers or reads of its own."""
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        if self._catcher is not None:
+            self._catcher.cancel()
 
     # -- persistence -------------------------------------------------------------------
     def snapshot(self) -> None:

@@ -4,6 +4,13 @@ Many clients opening a text that is not loaded yet, at the same instant, must al
 up in one room (the stock pycrdt-websocket server hangs here). The first opener loads it;
 the others await the same future. An idle room is unloaded only after every update it
 received is on disk and a snapshot of it is written.
+
+With a `fanout` (several server processes on one PostgreSQL database and one Redis, see
+`crdt_sync.fanout` and docs/DEPLOYMENT.md), a room is subscribed to its document's channel
+before it is loaded (nothing published meanwhile is missed), its commits are published,
+snapshots are written by one process at a time (`Store.write_snapshot_once`), and every
+`poll_seconds` the newest log id of each open document is compared with its room's
+position: whatever Redis failed to bring is read from the log.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from drafting.scopes import DocumentScope, refusal_to_open
 if TYPE_CHECKING:
     from crdt_sync.accounts import Accounts
     from crdt_sync.audit import AuditEvent, AuditLog
+    from crdt_sync.fanout import RedisFanout
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,37 @@ class RoomStore(UpdateLog, Protocol):
     def write_snapshot(self, text_id: str, update: bytes, up_to: int) -> None: ...
 
 
+class ClusterStore(RoomStore, Protocol):
+    """What several processes need of the store as well (`crdt_sync.store.Store`)."""
+
+    def append_chain(self, entries: list[tuple[str, bytes, str]]) -> list[tuple[int, int]]: ...
+
+    def load_with_position(self, text_id: str) -> tuple[bytes, int]: ...
+
+    def read_log(self, text_id: str, after: int, limit: int) -> list[tuple[int, bytes]]: ...
+
+    def log_heads(self, text_ids: list[str]) -> dict[str, int]: ...
+
+    def write_snapshot_once(self, text_id: str, update: bytes, up_to: int) -> bool: ...
+
+
+class _Cluster:
+    """The other processes, for a room: publish through Redis, read back from the log."""
+
+    def __init__(self, store: ClusterStore, fanout: RedisFanout) -> None:
+        self.store = store
+        self.fanout = fanout
+
+    def publish_updates(self, doc_id: str, entries: list[tuple[int, int, bytes]]) -> None:
+        self.fanout.publish_updates(doc_id, entries)
+
+    def publish_awareness(self, doc_id: str, update: bytes) -> None:
+        self.fanout.publish_awareness(doc_id, update)
+
+    async def read_log(self, doc_id: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+        return await asyncio.to_thread(self.store.read_log, doc_id, after, limit)
+
+
 class Rooms:
     def __init__(
         self,
@@ -42,12 +81,19 @@ class Rooms:
         *,
         accounts: Accounts | None = None,
         audit: AuditLog | None = None,
+        fanout: RedisFanout | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.accounts = accounts
         self.audit = audit
-        self.committer = GroupCommitter(store)
+        # Several processes: `store` is then a ClusterStore (PostgreSQL).
+        self.fanout = fanout
+        self.poll_seconds = poll_seconds
+        self._cluster = _Cluster(store, fanout) if fanout is not None else None  # type: ignore[arg-type]
+        self._poller: asyncio.Task[None] | None = None
+        self.committer = GroupCommitter(store, chained=fanout is not None)
         self._audit_queue: list[AuditEvent] = []
         self._audit_writer: asyncio.Task[None] | None = None
         self._rights: dict[str, int] = {}
@@ -60,6 +106,13 @@ class Rooms:
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    async def start(self) -> None:
+        """Connect to the other processes (nothing to do for a single process)."""
+        if self.fanout is not None:
+            self.fanout.on_reconnected = self._catch_up_all
+            await self.fanout.start()
+            self._poller = asyncio.get_running_loop().create_task(self._poll_log())
 
     def get(self, text_id: str) -> Room | None:
         return self._rooms.get(text_id)
@@ -83,7 +136,17 @@ class Rooms:
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
         self._loading[text_id] = future
         try:
-            state = await asyncio.to_thread(self.store.load, text_id)
+            position = 0
+            if self.fanout is not None:
+                # Listening first: what is published from now on reaches the room, and
+                # what was stored before is in what we load next.
+                await self.fanout.subscribe(text_id)
+                state, position = await asyncio.to_thread(
+                    self.store.load_with_position,  # type: ignore[attr-defined]
+                    text_id,
+                )
+            else:
+                state = await asyncio.to_thread(self.store.load, text_id)
             if not negotiation_id and self.accounts is not None:
                 found = await asyncio.to_thread(self.accounts.negotiation_of, text_id)
                 negotiation_id = found or ""
@@ -96,12 +159,19 @@ class Rooms:
                 guard=functools.partial(guard_for, scope),
                 recorder=self._recorder(negotiation_id) if self.audit is not None else None,
                 audited=scope.shared,
+                position=position,
+                cluster=self._cluster,
             )
             room.scope = scope
             self._rooms[text_id] = room
+            if self.fanout is not None:
+                self.fanout.attach(text_id, room)
+                self.fanout.query_awareness(text_id)
             future.set_result(room)
             return room
         except BaseException as error:
+            if self.fanout is not None and text_id not in self._rooms:
+                self.fanout.unsubscribe(text_id)
             future.set_exception(error)
             future.exception()  # retrieved: waiters get it, nobody is warned about it
             raise
@@ -112,6 +182,7 @@ class Rooms:
         """A connection left; unload the room later if nobody else is in it."""
         if room.broken and self._rooms.get(room.text_id) is room:
             del self._rooms[room.text_id]
+            self._stopped(room)
             return
         if room.idle and room.text_id not in self._unloading:
             task = asyncio.get_running_loop().create_task(self._unload_when_idle(room))
@@ -129,6 +200,12 @@ class Rooms:
         room.snapshot()
         del self._rooms[room.text_id]
         self._unloading.pop(room.text_id, None)
+        self._stopped(room)
+
+    def _stopped(self, room: Room) -> None:
+        room.stop()
+        if self.fanout is not None and room.text_id not in self._loading:
+            self.fanout.unsubscribe(room.text_id)
 
     async def close(self) -> None:
         """Shut down: everything received is written, every room snapshotted."""
@@ -136,6 +213,8 @@ class Rooms:
             self._keepalive.cancel()
         if self._rights_watch is not None:
             self._rights_watch.cancel()
+        if self._poller is not None:
+            self._poller.cancel()
         for task in self._unloading.values():
             task.cancel()
         for room in list(self._rooms.values()):
@@ -143,9 +222,14 @@ class Rooms:
                 await room.durable()
             room.snapshot()
         await self.committer.stop()
+        await asyncio.sleep(0)  # rooms publish their last commits
         await self.settle_snapshots()
         await self._write_audit()
+        for room in self._rooms.values():
+            room.stop()
         self._rooms.clear()
+        if self.fanout is not None:
+            await self.fanout.close()
 
     async def settle_snapshots(self) -> None:
         """Wait for the snapshots being written (a purge must not race one of them)."""
@@ -244,15 +328,52 @@ class Rooms:
             connection.actor = membership.actor
 
     def _snapshot(self, text_id: str, update: bytes, up_to: int) -> None:
+        # Several processes: one compacts a document at a time, and never over a purge.
+        writer = (
+            self.store.write_snapshot if self.fanout is None else self.store.write_snapshot_once  # type: ignore[attr-defined]
+        )
+
         async def write() -> None:
             try:
-                await asyncio.to_thread(self.store.write_snapshot, text_id, update, up_to)
+                await asyncio.to_thread(writer, text_id, update, up_to)
             except Exception:  # a missed snapshot costs load time, never data
                 log.exception("snapshot of %s failed", text_id)
 
         task = asyncio.get_running_loop().create_task(write())
         self._snapshots.add(task)
         task.add_done_callback(self._snapshots.discard)
+
+    # -- several processes -----------------------------------------------------------------
+    def _catch_up_all(self) -> None:
+        """Redis is (back) on every channel: read what was published while it was not."""
+        for room in list(self._rooms.values()):
+            room.request_catch_up()
+
+    async def _poll_log(self) -> None:
+        """Pub/sub may lose a message without anyone noticing (a publish that failed while
+        the subscribers stayed connected): compare each room's position with its log."""
+        assert self.fanout is not None
+        seen: dict[str, int] = {}
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            rooms = list(self._rooms.values())
+            if not rooms:
+                continue
+            try:
+                heads = await asyncio.to_thread(
+                    self.store.log_heads,  # type: ignore[attr-defined]
+                    [room.text_id for room in rooms],
+                )
+            except Exception:
+                log.exception("could not read the log heads")
+                continue
+            # With Redis up, an entry is overdue when it was already stored at the last
+            # poll (newer ones are usually still on their way); with Redis down, at once.
+            overdue = heads if not self.fanout.healthy else seen
+            for room in rooms:
+                if overdue.get(room.text_id, 0) > room.position and not room.broken:
+                    room.request_catch_up()
+            seen = heads
 
     def _start_keepalive(self) -> None:
         self.watch_rights()

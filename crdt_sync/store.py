@@ -47,6 +47,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # "travaux" in ASCII.
 _PG_MIGRATION_LOCK = 0x7472617661757800
 
+# Compaction of one document runs in one process at a time: a transaction-level advisory
+# lock on (this class, hashtext(document id)) — "trvx" in ASCII.
+_PG_COMPACTION_LOCK_CLASS = 0x74727678
+
 # Text ids are short enough to read out over the phone and to type in a URL, random so
 # that two servers never hand out the same one; no 0/o, 1/l/i to misread. 31**10 ≈ 8e14.
 _ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -254,9 +258,20 @@ class Store:
         purged words leave the database file too (PostgreSQL: see docs/ARCHITECTURE.md)."""
         check_update(state)
         with self._session(write=True) as session, session.begin():
+            _lock_texts(session, [doc_id], exclusive=True)
             row = self._text_row(session, doc_id)
             if row.parent_id is None:
                 raise StoreError(f"{doc_id} is a negotiation text: its log is never rewritten")
+            # Another server process may have stored updates that `state` does not hold
+            # yet: the stored record and `state` together, re-encoded, lose none of them
+            # (and what `state` deleted is garbage-collected from the result all the same).
+            merged = Doc()
+            for (data,) in session.execute(
+                select(UpdateRow.data).where(UpdateRow.text_id == doc_id).order_by(UpdateRow.id)
+            ):
+                merged.apply_update(data)
+            merged.apply_update(bytes(state))
+            state = merged.get_update()
             session.execute(delete(SnapshotRow).where(SnapshotRow.text_id == doc_id))
             session.execute(delete(UpdateRow).where(UpdateRow.text_id == doc_id))
             kept = UpdateRow(text_id=doc_id, data=bytes(state), origin="purge", created=utcnow())
@@ -274,6 +289,7 @@ class Store:
         check_update(update)
         now = utcnow()
         with self._session(write=True) as session, session.begin():
+            _lock_texts(session, [text_id])
             text = self._text_row(session, text_id)
             text.updated = now
             row = UpdateRow(text_id=text_id, data=bytes(update), origin=origin, created=now)
@@ -300,9 +316,10 @@ class Store:
             if snapshot is not None:
                 doc.apply_update(snapshot.data)
                 last = snapshot.up_to_update_id
-            # Assumes one writer per text (its room): on PostgreSQL, log ids of concurrent
-            # transactions may commit out of order, and a snapshot is only "everything up
-            # to id N" if nothing below N was still in flight when it was taken.
+            # Every append holds its text's row lock from before its ids are drawn until it
+            # commits (`_lock_texts`): within one text, ids commit in increasing order, so
+            # what a reader sees of a text's log is always a prefix of it, and "everything
+            # up to id N" (a snapshot, a room's position) has no holes to fill later.
             log = session.execute(
                 select(UpdateRow.id, UpdateRow.data)
                 .where(UpdateRow.text_id == text_id, UpdateRow.id > last)
@@ -320,21 +337,108 @@ class Store:
         again here: the room has already applied each of them to its document."""
         if not entries:
             return []
-        now = utcnow()
-        text_ids = {text_id for text_id, _, _ in entries}
         with self._session(write=True) as session, session.begin():
-            known = set(session.scalars(select(TextRow.id).where(TextRow.id.in_(text_ids))))
-            for text_id in text_ids - known:
+            return self._append(session, entries, heads=False)[0]
+
+    def append_chain(self, entries: Sequence[tuple[str, bytes, str]]) -> list[tuple[int, int]]:
+        """`append_many`, returning for each entry its log id and the id of the entry
+        before it in the same text's log (0 for a text's first entry): the links other
+        server processes follow to know that they have missed nothing (crdt_sync.fanout)."""
+        if not entries:
+            return []
+        with self._session(write=True) as session, session.begin():
+            ids, heads = self._append(session, entries)
+        chained = []
+        for (text_id, _, _), log_id in zip(entries, ids, strict=True):
+            chained.append((log_id, heads.get(text_id, 0)))
+            heads[text_id] = log_id
+        return chained
+
+    def _append(
+        self, session: Session, entries: Sequence[tuple[str, bytes, str]], *, heads: bool = True
+    ) -> tuple[list[int], dict[str, int]]:
+        """Insert the entries under their texts' row locks; their ids, and each text's
+        newest log id before them."""
+        now = utcnow()
+        text_ids = sorted({text_id for text_id, _, _ in entries})
+        known = set(_lock_texts(session, text_ids))
+        for text_id in text_ids:
+            if text_id not in known:
                 raise UnknownText(text_id)
-            session.execute(
-                update_rows(TextRow).where(TextRow.id.in_(text_ids)).values(updated=now)
+        session.execute(update_rows(TextRow).where(TextRow.id.in_(text_ids)).values(updated=now))
+        newest = _log_heads(session, text_ids) if heads else {}
+        rows = [
+            {"text_id": text_id, "data": bytes(data), "origin": origin, "created": now}
+            for text_id, data, origin in entries
+        ]
+        statement = insert(UpdateRow).returning(UpdateRow.id, sort_by_parameter_order=True)
+        return list(session.scalars(statement, rows)), newest
+
+    # -- several server processes on one database (crdt_sync.fanout) -----------------------
+    def load_with_position(self, text_id: str) -> tuple[bytes, int]:
+        """The whole document, and the id of the last log entry in it (0 if none): the
+        document holds every entry of its log up to that id, and none after it."""
+        doc, last = self._load_doc(text_id)
+        return doc.get_update(), last
+
+    def read_log(self, text_id: str, after: int, limit: int = 10_000) -> list[tuple[int, bytes]]:
+        """A text's log entries after id `after`, oldest first, at most `limit` of them.
+        Committed entries only, and (see `_lock_texts`) never with a hole that a later
+        read would fill: a reader that has applied them all has everything up to the last."""
+        with self._session(write=False) as session:
+            rows = session.execute(
+                select(UpdateRow.id, UpdateRow.data)
+                .where(UpdateRow.text_id == text_id, UpdateRow.id > after)
+                .order_by(UpdateRow.id)
+                .limit(limit)
             )
-            rows = [
-                {"text_id": text_id, "data": bytes(data), "origin": origin, "created": now}
-                for text_id, data, origin in entries
-            ]
-            statement = insert(UpdateRow).returning(UpdateRow.id, sort_by_parameter_order=True)
-            return list(session.scalars(statement, rows))
+            return [(log_id, bytes(data)) for log_id, data in rows]
+
+    def log_heads(self, text_ids: Sequence[str]) -> dict[str, int]:
+        """The newest log id of each of these texts (texts without entries are left out)."""
+        if not text_ids:
+            return {}
+        with self._session(write=False) as session:
+            return _log_heads(session, sorted(set(text_ids)))
+
+    def write_snapshot_once(self, text_id: str, update: bytes, up_to: int) -> bool:
+        """`write_snapshot` for a server of several processes: skipped (False) when another
+        process is compacting this text right now (a PostgreSQL advisory lock), when a
+        snapshot already covers `up_to`, or when the log before `up_to` has been purged
+        since the caller's document was read (its snapshot would bring back what the
+        purge removed). The text's row is held in KEY SHARE mode meanwhile, which lets
+        appends through and keeps a purge (FOR UPDATE) waiting until this one is written."""
+        check_update(update)
+        with self._session(write=True) as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                got = session.execute(
+                    select(
+                        func.pg_try_advisory_xact_lock(
+                            _PG_COMPACTION_LOCK_CLASS, func.hashtext(text_id)
+                        )
+                    )
+                ).scalar()
+                if not got:
+                    return False
+            locked = session.scalars(
+                select(TextRow.id)
+                .where(TextRow.id == text_id)
+                .with_for_update(read=True, key_share=True)  # FOR KEY SHARE
+            ).first()
+            if locked is None:
+                raise UnknownText(text_id)
+            first = session.scalar(
+                select(func.min(UpdateRow.id)).where(UpdateRow.text_id == text_id)
+            )
+            if first is None or first > up_to:
+                return False  # purged after the caller read its document
+            covered = session.scalar(
+                select(func.max(SnapshotRow.up_to_update_id)).where(SnapshotRow.text_id == text_id)
+            )
+            if covered is not None and covered >= up_to:
+                return False
+            session.add(SnapshotRow(text_id=text_id, data=bytes(update), up_to_update_id=up_to))
+            return True
 
     def write_snapshot(self, text_id: str, update: bytes, up_to: int) -> None:
         """Keep `update` (the whole document) as the state of the text up to log id `up_to`
@@ -366,6 +470,35 @@ class Store:
         if row is None:
             raise UnknownText(text_id)
         return row
+
+
+def _lock_texts(session: Session, text_ids: Sequence[str], *, exclusive: bool = False) -> list[str]:
+    """Lock these texts' rows until the transaction ends, in id order (two processes
+    appending to the same texts then never deadlock); the ids that exist. On PostgreSQL
+    this is what makes a text's log ids commit in increasing order: an append draws its
+    ids only once it holds the lock, and releases it only when committed (SQLite: the
+    database-wide write lock of `BEGIN IMMEDIATE` does the same)."""
+    return list(
+        session.scalars(
+            select(TextRow.id)
+            .where(TextRow.id.in_(sorted(text_ids)))
+            .order_by(TextRow.id)
+            .with_for_update(key_share=not exclusive)  # FOR NO KEY UPDATE, or FOR UPDATE
+        )
+    )
+
+
+def _log_heads(session: Session, text_ids: Sequence[str]) -> dict[str, int]:
+    # One max() per text, which both databases answer from the (text_id, id) index's end;
+    # a GROUP BY over the texts would read every entry of their logs.
+    newest = (
+        select(func.max(UpdateRow.id))
+        .where(UpdateRow.text_id == TextRow.id)
+        .correlate(TextRow)
+        .scalar_subquery()
+    )
+    rows = session.execute(select(TextRow.id, newest).where(TextRow.id.in_(text_ids)))
+    return {text_id: head for text_id, head in rows if head is not None}
 
 
 def scoped_document_id(text_id: str, scope: str) -> str:

@@ -207,9 +207,28 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     import uvicorn
 
     from crdt_sync.connection import Limits
-    from web.app import DEMO_TEXT, create_app
+    from web.app import DEMO_TEXT
 
+    redis_url = args.redis if args.redis is not None else os.environ.get(REDIS_URL_ENV, "")
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
     store = open_store(args.db)
+    if redis_url and args.redis is None and store.engine.dialect.name != "postgresql":
+        # Set for the environment, not asked for here: a SQLite file is one process's.
+        reporter.warning(PROG, f"${REDIS_URL_ENV} ignored: a SQLite database is one process's")
+        redis_url = ""
+    if args.workers > 1 and not redis_url:
+        store.close()
+        raise CommandError(
+            "--workers N needs --redis URL (or $TRAVAUX_REDIS_URL): the processes pass each "
+            "other's edits through Redis (see docs/DEPLOYMENT.md)"
+        )
+    if redis_url and store.engine.dialect.name != "postgresql":
+        store.close()
+        raise CommandError(
+            "several server processes share a PostgreSQL database: with --redis, pass "
+            "--db postgresql+psycopg://USER@HOST:5432/DBNAME (see docs/DEPLOYMENT.md)"
+        )
     limits = Limits.from_env(os.environ)
     # The demo's password is public: by default it is only seeded on a loopback server.
     demo = args.demo if args.demo is not None else _is_loopback(args.host)
@@ -224,22 +243,59 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
         reporter.progress(f"done, text {seeded.text_id}")
         print(sign_in_help(seeded), file=sys.stderr)
     url = f"http://{args.host}:{args.port}/"
-    reporter.progress(f"Travaux on {url} (texts in {display_url(store.url)}); Ctrl+C stops it")
+    several = f", {args.workers} processes" if args.workers > 1 else ""
+    fanout = f", fan-out through Redis at {display_url(redis_url)}" if redis_url else ""
+    reporter.progress(
+        f"Travaux on {url} (texts in {display_url(store.url)}{several}{fanout}); Ctrl+C stops it"
+    )
+    # What each server process reads when it builds its app (`serve_app`).
+    os.environ[SERVE_DB_ENV] = store.url.render_as_string(hide_password=False)
+    os.environ[REDIS_URL_ENV] = redis_url
+    if args.redis_prefix:
+        os.environ[REDIS_PREFIX_ENV] = args.redis_prefix
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        # Compression costs CPU on both sides at high fan-out for small CRDT updates.
+        "ws_per_message_deflate": False,
+        # A hard cap for the transport; the room refuses above the limit with its reason.
+        "ws_max_size": 2 * limits.max_message_bytes,
+        "timeout_graceful_shutdown": 10,
+    }
     try:
-        uvicorn.run(
-            create_app(store, limits=limits),
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            # Compression costs CPU on both sides at high fan-out for small CRDT updates.
-            ws_per_message_deflate=False,
-            # A hard cap for the transport; the room refuses above the limit with its reason.
-            ws_max_size=2 * limits.max_message_bytes,
-            timeout_graceful_shutdown=10,
-        )
+        if args.workers == 1:
+            uvicorn.run(_served_app(store), **options)
+        else:
+            # N processes accept on one listening socket (opened here, inherited by each);
+            # uvicorn restarts one that dies. Each opens its own database pool and Redis
+            # connections; they share documents through PostgreSQL and Redis.
+            store.close()
+            uvicorn.run("travaux.cli:serve_app", factory=True, workers=args.workers, **options)
     finally:
         store.close()
     return EXIT_OK
+
+
+SERVE_DB_ENV = "TRAVAUX_SERVE_DB"
+REDIS_URL_ENV = "TRAVAUX_REDIS_URL"
+REDIS_PREFIX_ENV = "TRAVAUX_REDIS_PREFIX"
+
+
+def serve_app() -> Any:
+    """The app of one server process of `travaux serve --workers N` (a uvicorn factory:
+    each worker process calls it), configured by the variables `cmd_serve` set."""
+    return _served_app(open_store(os.environ[SERVE_DB_ENV]))
+
+
+def _served_app(store: Store) -> Any:
+    from crdt_sync.connection import Limits
+    from web.app import create_app
+
+    app = create_app(store, limits=Limits.from_env(os.environ))
+    app.state.redis_url = os.environ.get(REDIS_URL_ENV) or None
+    app.state.redis_prefix = os.environ.get(REDIS_PREFIX_ENV) or None
+    return app
 
 
 # -- output -------------------------------------------------------------------------------
@@ -372,6 +428,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     sub.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    sub.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default: %(default)s); more than one "
+        "needs --redis and a PostgreSQL --db",
+    )
+    sub.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help="Redis through which several server processes, on this machine or others, "
+        "pass each other's edits, e.g. redis://127.0.0.1:6379/0 (default: "
+        "$TRAVAUX_REDIS_URL; none: a single process); needs a PostgreSQL --db",
+    )
+    sub.add_argument(
+        "--redis-prefix",
+        metavar="NAME",
+        default=None,
+        help="prefix of the Redis channel names, for several Travaux installations on one "
+        "Redis (default: $TRAVAUX_REDIS_PREFIX or 'travaux')",
+    )
     sub.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,

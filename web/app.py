@@ -101,8 +101,20 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The rooms live as long as the server: on shutdown every update received is
-        # written and every room snapshotted before the process exits.
-        app.state.rooms = Rooms(store, limits, accounts=accounts, audit=app.state.audit)
+        # written and every room snapshotted before the process exits. With a Redis URL
+        # (`travaux serve --redis`), this process is one of several serving the same
+        # documents from one PostgreSQL database (crdt_sync.fanout, docs/DEPLOYMENT.md).
+        fanout = None
+        redis_url = getattr(app.state, "redis_url", None)
+        if redis_url:
+            from crdt_sync.fanout import DEFAULT_PREFIX, RedisFanout
+
+            prefix = getattr(app.state, "redis_prefix", None) or DEFAULT_PREFIX
+            fanout = RedisFanout(redis_url, prefix=prefix)
+        app.state.rooms = Rooms(
+            store, limits, accounts=accounts, audit=app.state.audit, fanout=fanout
+        )
+        await app.state.rooms.start()
         try:
             yield
         finally:

@@ -327,7 +327,10 @@ def refresh_history(store: Store, text_id: str) -> int:
             tails = _latest_entries(store, text_id)
         return tails.get(clause)
 
-    indexer = HistoryIndexer(cursor.state if cursor else b"", tail_of=tail_of)
+    def entry_of(clause: str, first_update: int) -> HistoryEntry | None:
+        return _entry_starting(store, text_id, clause, first_update)
+
+    indexer = HistoryIndexer(cursor.state if cursor else b"", tail_of=tail_of, entry_of=entry_of)
     changed: dict[int, HistoryEntry] = {}
     last = start
     chunk: list[LogEntry] = []
@@ -409,6 +412,25 @@ def _latest_entries(store: Store, text_id: str) -> dict[str, HistoryEntry]:
     with store._session(write=False) as session:
         rows = session.scalars(select(HistoryEntryRow).where(HistoryEntryRow.id.in_(latest)))
         return {row.clause_id: _entry(row) for row in rows}
+
+
+def _entry_starting(
+    store: Store, text_id: str, clause: str, first_update: int
+) -> HistoryEntry | None:
+    """The stored entry of a clause that starts at a log entry (one of the bursts of a
+    co-editing episode still going on)."""
+    with store._session(write=False) as session:
+        row = session.scalars(
+            select(HistoryEntryRow)
+            .where(
+                HistoryEntryRow.text_id == text_id,
+                HistoryEntryRow.clause_id == clause,
+                HistoryEntryRow.first_update_id == first_update,
+            )
+            .order_by(HistoryEntryRow.id.desc())
+            .limit(1)
+        ).first()
+        return _entry(row) if row is not None else None
 
 
 def _write_history(

@@ -43,10 +43,14 @@ from urllib.parse import quote, unquote
 from pycrdt import Map
 
 from drafting.schema import NegotiationText
-from drafting.views import bracketed_words
+from drafting.views import bracketed_words, render_bracketed
 
-INDEX_VERSION = 1  # bump when the rules below change: stored entries are then rebuilt
+INDEX_VERSION = 2  # bump when the rules below change: stored entries are then rebuilt
 DEFAULT_GAP = timedelta(minutes=5)
+# Two people typing in one clause at once: a burst goes on across the other's keystrokes
+# when its author pauses no longer than this.
+DEFAULT_COEDIT_GAP = timedelta(seconds=60)
+CHAIN_KEY = "_chain"  # the state of a co-editing episode, kept in its newest entry's detail
 
 
 class EntryKind(StrEnum):
@@ -192,7 +196,7 @@ class HistoryEntry:
             "words_after": self.words_after,
             "ops": [list(op) for op in ops],
             "inline": inline(ops),
-            "detail": self.detail,
+            "detail": {k: v for k, v in self.detail.items() if not k.startswith("_")},
         }
 
 
@@ -209,6 +213,7 @@ class _Facts:
     proposals_added: list[str] = field(default_factory=list)
     proposals_closed: list[tuple[str, str]] = field(default_factory=list)
     sides: list[tuple[str, str, str]] = field(default_factory=list)  # (proposal, side, Party)
+    deltas: list[list[tuple[str, Any]]] = field(default_factory=list)  # of the words
 
 
 class HistoryIndexer:
@@ -216,8 +221,10 @@ class HistoryIndexer:
 
     `state` is the document as of the last entry already indexed (empty to start from
     nothing); `tail_of(clause)` gives the latest stored entry of a clause (or None), which
-    a burst may extend. `feed` returns the entries it created or changed, each once.
-    `batch_keystrokes=False` indexes every update on its own (slower, same entries).
+    a burst may extend, and `entry_of(clause, first_update)` any stored entry of a clause
+    by its first log entry (the other bursts of a co-editing episode in progress). `feed`
+    returns the entries it created or changed, each once. `batch_keystrokes=False` indexes
+    every update on its own (slower, same entries).
     """
 
     def __init__(
@@ -225,7 +232,9 @@ class HistoryIndexer:
         state: bytes = b"",
         *,
         tail_of: Callable[[str], HistoryEntry | None] | None = None,
+        entry_of: Callable[[str, int], HistoryEntry | None] | None = None,
         gap: timedelta = DEFAULT_GAP,
+        coedit_gap: timedelta = DEFAULT_COEDIT_GAP,
         batch_keystrokes: bool = True,
     ) -> None:
         # `text` follows the log with observers; `before` lags one update behind it, so
@@ -234,10 +243,15 @@ class HistoryIndexer:
         self.text = NegotiationText.from_update(state) if state else NegotiationText()
         self.before = NegotiationText.from_update(state) if state else NegotiationText()
         self.gap = gap
+        self.coedit_gap = coedit_gap
         self.batch_keystrokes = batch_keystrokes
         self._tail_of = tail_of or (lambda clause: None)
+        self._entry_of = entry_of or (lambda clause, first_update: None)
         self._tails: dict[str, HistoryEntry | None] = {}
         self._stale: set[str] = set()  # clauses whose tail's words_after is not rendered
+        self._chains: dict[str, _Chain | None] = {}  # co-editing episodes, by clause
+        self._chains_changed: set[str] = set()
+        self._touched: dict[int, HistoryEntry] = {}
         self._events: list[tuple[str, list[Any], Any]] = []
         self._subscriptions = [
             # The Rust-level observer: pycrdt's Python wrapper converts every field of
@@ -251,11 +265,16 @@ class HistoryIndexer:
         return self.text.to_update()
 
     def feed(self, log: Iterable[LogEntry]) -> list[HistoryEntry]:
-        touched: dict[int, HistoryEntry] = {}
+        self._touched = touched = {}
         runs = _runs(log, self.gap) if self.batch_keystrokes else ([e] for e in log)
         for run in runs:
             for changed in self._index(run):
                 touched[id(changed)] = changed
+        for clause in sorted(self._chains_changed):
+            chain = self._chains.get(clause)
+            if chain is not None:
+                self._settle(clause, chain, self.text, keep=True)
+        self._chains_changed.clear()
         for clause in self._stale:
             tail = self._tails.get(clause)
             if tail is not None:
@@ -270,12 +289,19 @@ class HistoryIndexer:
         first, last = run[0], run[-1]
         self._events.clear()
         _apply(self.text, run)
-        facts = self._facts()
+        facts = self._facts(batched=len(run) > 1)
         origin = parse_origin(first.origin)
         for clause, found in facts.items():
             kinds, detail, party = self._describe(clause, found, origin)
             if not kinds:
                 continue
+            edit_only = kinds == [EntryKind.EDITED]
+            chain = self._chain(clause, first.created)
+            if chain is not None:
+                if edit_only:
+                    yield self._coedit(clause, chain, run, found, origin, detail)
+                    continue
+                self._settle(clause, chain, self.before, keep=False)  # the episode ends
             tail = self._tail(clause)
             if self._continues(tail, kinds, first):
                 assert tail is not None
@@ -305,8 +331,17 @@ class HistoryIndexer:
                 words_after="",
                 detail=detail,
             )
+            if edit_only and tail is not None and self._coedits(tail, first):
+                # Someone else is typing in this clause right now: a co-editing episode.
+                chain = _Chain([tail, new], str(self.before.clause(clause).words))
+                for ops in found.deltas:
+                    chain.apply(ops, 1)
+                self._chains[clause] = chain
+                self._chains_changed.add(clause)
+                self._stale.discard(clause)
+            else:
+                self._stale.add(clause)
             self._tails[clause] = new
-            self._stale.add(clause)
             yield new
         _apply(self.before, run)
 
@@ -318,6 +353,132 @@ class HistoryIndexer:
             and tail.origin == entry.origin
             and timedelta(0) <= entry.created - tail.ended <= self.gap
         )
+
+    def _coedits(self, tail: HistoryEntry, entry: LogEntry) -> bool:
+        return (
+            tail.kinds == [EntryKind.EDITED]
+            and tail.origin != entry.origin
+            and timedelta(0) <= entry.created - tail.ended <= self.coedit_gap
+        )
+
+    # -- co-editing: several people's bursts on one clause at once ---------------------------
+    # While two people type in the same clause, their keystrokes alternate. Each person's
+    # burst goes on across the other's keystrokes (`_Chain`): one entry per person, in the
+    # order they started, each showing that person's own changes. The episode ends with
+    # any other kind of entry on the clause; a burst whose author paused longer than
+    # `coedit_gap` (while others typed) leaves it.
+
+    def _chain(self, clause: str, when: datetime) -> _Chain | None:
+        """The co-editing episode in progress on a clause (None: there is none), rid of
+        the bursts that can no longer go on at `when`."""
+        if clause not in self._chains:
+            self._chains[clause] = self._load_chain(clause)
+        chain = self._chains[clause]
+        if chain is None:
+            return None
+        while len(chain.members) > 1 and not chain.alive(0, when, self.gap, self.coedit_gap):
+            words = chain.render(self.before, clause, upto=0)
+            if words is None:
+                break
+            first, second = chain.members[0], chain.members[1]
+            first.words_after = second.words_before = words[0]
+            first.detail.pop(CHAIN_KEY, None)
+            self._touch(first, second)
+            chain.drop_first()
+            self._chains_changed.add(clause)
+        if len(chain.members) > 1:
+            return chain
+        # One burst left: a plain entry again.
+        self._chains[clause] = None
+        self._chains_changed.discard(clause)
+        for member in chain.members:
+            member.detail.pop(CHAIN_KEY, None)
+            self._touch(member)
+        self._stale.add(clause)
+        return None
+
+    def _load_chain(self, clause: str) -> _Chain | None:
+        tail = self._tail(clause)
+        saved = tail.detail.get(CHAIN_KEY) if tail is not None else None
+        if tail is None or not isinstance(saved, dict):
+            return None
+        members = []
+        for first_update in saved["members"][:-1]:
+            member = self._entry_of(clause, first_update)
+            if member is None:  # not stored (or no longer): the episode cannot go on
+                tail.detail.pop(CHAIN_KEY, None)
+                self._touch(tail)
+                return None
+            members.append(member)
+        return _Chain.from_json([*members, tail], saved)
+
+    def _coedit(
+        self,
+        clause: str,
+        chain: _Chain,
+        run: list[LogEntry],
+        found: _Facts,
+        origin: Origin,
+        detail: dict[str, Any],
+    ) -> HistoryEntry:
+        first, last = run[0], run[-1]
+        index = chain.member_of(first.origin, first.created, self.gap, self.coedit_gap)
+        if index is None:
+            member = HistoryEntry(
+                clause=clause,
+                kind=EntryKind.EDITED,
+                kinds=[EntryKind.EDITED],
+                origin=first.origin,
+                person=origin.person,
+                party=origin.party,
+                started=first.created,
+                ended=last.created,
+                first_update=first.id,
+                last_update=last.id,
+                changes=len(run),
+                words_before="",
+                words_after="",
+                detail=detail,
+            )
+            index = len(chain.members)
+            chain.members.append(member)
+            self._tails[clause] = member
+        else:
+            member = chain.members[index]
+            member.ended = last.created
+            member.last_update = last.id
+            member.changes += len(run)
+        for ops in found.deltas:
+            chain.apply(ops, index)
+        chain.last = index
+        self._chains_changed.add(clause)
+        return member
+
+    def _settle(self, clause: str, chain: _Chain, text: NegotiationText, *, keep: bool) -> None:
+        """Write each burst's words (as of `text`); `keep`: the episode goes on, its state
+        is kept with its newest entry, else it ends here."""
+        words = chain.render(text, clause)
+        real = self._words(text, clause)
+        if words is None:  # the record no longer matches the clause: show what is known
+            keep = False
+        else:
+            for i, member in enumerate(chain.members):
+                if i:
+                    member.words_before = words[i - 1]
+                member.words_after = words[i]
+        chain.members[-1].words_after = real
+        for member in chain.members:
+            member.detail.pop(CHAIN_KEY, None)
+            self._touch(member)
+        if keep:
+            chain.members[-1].detail[CHAIN_KEY] = chain.to_json()
+        else:
+            self._chains[clause] = None
+            self._chains_changed.discard(clause)
+
+    def _touch(self, *entries: HistoryEntry) -> None:
+        for entry in entries:
+            self._touched[id(entry)] = entry
 
     def _tail(self, clause: str) -> HistoryEntry | None:
         if clause not in self._tails:
@@ -347,7 +508,10 @@ class HistoryIndexer:
 
         return callback
 
-    def _facts(self) -> dict[str, _Facts]:
+    def _facts(self, *, batched: bool = False) -> dict[str, _Facts]:
+        """What the update (or run) did, clause by clause. A run of keystrokes that typed
+        words and deleted them again changed nothing in the end, but it was typing all
+        the same (as its updates one by one say): `batched` counts it as edits."""
         facts: dict[str, _Facts] = {}
 
         def of(clause: str) -> _Facts:
@@ -363,9 +527,11 @@ class HistoryIndexer:
                     for key, (_, old, new) in change.items():
                         of(path[0]).fields[key] = (old, new)
                 elif path[1] == "words":
-                    words, formatting = change
-                    of(path[0]).words |= words
+                    words, formatting, ops = change
+                    of(path[0]).words |= words or batched
                     of(path[0]).formatting |= formatting
+                    if len(path) == 2:
+                        of(path[0]).deltas.append(ops)
             elif root == "brackets":
                 self._bracket_facts(path, change, of)
             else:
@@ -615,15 +781,217 @@ def _plain(value: Any) -> Any:
     return "<shared>"
 
 
-def _text_change(delta: Any) -> tuple[bool, bool]:
-    """(words inserted or deleted, formatting changed) from a text event's delta."""
+def _text_change(delta: Any) -> tuple[bool, bool, list[tuple[str, Any]]]:
+    """(words inserted or deleted, formatting changed, the operations) from a text event's
+    delta; operations are ("retain", bytes), ("insert", str), ("delete", bytes)."""
     words = formatting = False
+    ops: list[tuple[str, Any]] = []
     for op in delta:
-        if "insert" in op or "delete" in op:
+        if "insert" in op:
             words = True
-        elif op.get("attributes"):
-            formatting = True
-    return words, formatting
+            inserted = op["insert"]
+            ops.append(("insert", inserted if isinstance(inserted, str) else "\ufffc"))
+        elif "delete" in op:
+            words = True
+            ops.append(("delete", op["delete"]))
+        else:
+            if op.get("attributes"):
+                formatting = True
+            ops.append(("retain", op.get("retain", 0)))
+    return words, formatting, ops
+
+
+class _Words:
+    """Chunks of words with their attributes, read as `pycrdt.Text.diff()` gives them:
+    what `drafting.views.render_bracketed` renders."""
+
+    def __init__(self, chunks: list[tuple[str, Any]]) -> None:
+        self.chunks = chunks
+
+    def diff(self) -> list[tuple[str, Any]]:
+        return self.chunks
+
+
+class _Chain:
+    """A co-editing episode on one clause: the bursts (`members`) of the people typing in
+    it at once, in the order they started, and who inserted and who deleted every byte
+    of the clause's words since the episode began.
+
+    `cells` are the words' bytes as they stand, each `[character or "" for the next bytes
+    of one, member who inserted it (-1: it was there before), deleted bytes just before
+    it]`; deleted bytes are `(character, inserted by, deleted by)`, and `after` holds those
+    after the last byte. Member i's words after its burst are the words before the episode
+    with the changes of members 0 … i (`render(…)[i]`); member i's words before are member
+    i-1's after; the last member's after are the words as they stand. A byte inserted and
+    deleted by the same member is in none of them and is dropped."""
+
+    def __init__(self, members: list[HistoryEntry], words: str, last: int = -1) -> None:
+        self.members = members
+        self.cells: list[list[Any]] = []
+        self.after: list[tuple[str, int, int]] = []
+        self.last = len(members) - 1 if last < 0 else last
+        self.cells = _cells(words, -1)
+
+    # -- the bursts ----------------------------------------------------------------------
+    def member_of(
+        self, origin: str, when: datetime, gap: timedelta, coedit_gap: timedelta
+    ) -> int | None:
+        """The burst by `origin` that a change at `when` continues, if any: its latest, if
+        its last change is at most `gap` earlier (`coedit_gap` if others typed since)."""
+        for i in range(len(self.members) - 1, -1, -1):
+            if self.members[i].origin == origin:
+                return i if self.alive(i, when, gap, coedit_gap) else None
+        return None
+
+    def alive(self, i: int, when: datetime, gap: timedelta, coedit_gap: timedelta) -> bool:
+        pause = when - self.members[i].ended
+        return pause <= (gap if i == self.last else coedit_gap)
+
+    def drop_first(self) -> None:
+        """The first burst is over: its changes become the episode's starting point."""
+
+        def shift(index: int) -> int:
+            return -1 if index <= 0 else index - 1
+
+        def kept(tombs: list[tuple[str, int, int]] | None) -> list[tuple[str, int, int]]:
+            return [(c, shift(i), d - 1) for c, i, d in tombs or () if d > 0]
+
+        for cell in self.cells:
+            cell[1] = shift(cell[1])
+            if cell[2]:
+                cell[2] = kept(cell[2]) or None
+        self.after = kept(self.after)
+        self.members.pop(0)
+        self.last = max(self.last - 1, 0)
+
+    # -- changes -------------------------------------------------------------------------
+    def apply(self, ops: list[tuple[str, Any]], member: int) -> None:
+        """A text event's operations (UTF-8 byte counts, as pycrdt reports them)."""
+        cells = self.cells
+        at = 0
+        for op, value in ops:
+            if op == "retain":
+                at += value
+            elif op == "insert":
+                new = _cells(value, member)
+                cells[at:at] = new
+                at += len(new)
+            else:
+                gone = cells[at : at + value]
+                del cells[at : at + value]
+                tombs: list[tuple[str, int, int]] = []
+                for char, inserted, before in gone:
+                    if before:
+                        tombs.extend(before)
+                    if inserted != member:
+                        tombs.append((char, inserted, member))
+                if not tombs:
+                    continue
+                if at < len(cells):
+                    cells[at][2] = tombs + (cells[at][2] or [])
+                else:
+                    self.after = tombs + self.after
+
+    # -- reading ---------------------------------------------------------------------------
+    def render(
+        self, text: NegotiationText, clause: str, *, upto: int | None = None
+    ) -> list[str] | None:
+        """The words after each burst (up to member `upto`, all by default), brackets
+        printed; None if the cells no longer spell the clause's words in `text`."""
+        if not text.has_clause(clause):
+            return None
+        with text.transaction():
+            chunks = list(text.clause(clause).words.diff())
+            attrs: list[Any] = []
+            for chunk, chunk_attrs in chunks:
+                attrs.extend([chunk_attrs] * len(chunk.encode("utf-8")))
+            if len(attrs) != len(self.cells) or "".join(c for c, _ in chunks) != "".join(
+                cell[0] for cell in self.cells
+            ):
+                return None
+            count = len(self.members) if upto is None else upto + 1
+            return [
+                render_bracketed(text, _Words(self._chunks(k, attrs)))  # type: ignore[arg-type]
+                for k in range(count)
+            ]
+
+    def _chunks(self, k: int, attrs: list[Any]) -> list[tuple[str, Any]]:
+        """Member k's words as chunks: the bytes inserted by members up to k and not
+        deleted by them; deleted bytes take the attributes of the byte after them."""
+        out: list[tuple[str, Any]] = []
+        text: list[str] = []
+        current: Any = None
+
+        def emit(char: str, char_attrs: Any) -> None:
+            nonlocal current
+            if text and char_attrs != current:
+                out.append(("".join(text), current))
+                text.clear()
+            current = char_attrs
+            text.append(char)
+
+        for cell, cell_attrs in zip(self.cells, attrs, strict=True):
+            char, inserted, before = cell
+            if before:
+                for gone, by, deleted_by in before:
+                    if by <= k < deleted_by:
+                        emit(gone, cell_attrs)
+            if inserted <= k:
+                emit(char, cell_attrs)
+        tail_attrs = attrs[-1] if attrs else None
+        for gone, by, deleted_by in self.after:
+            if by <= k < deleted_by:
+                emit(gone, tail_attrs)
+        if text:
+            out.append(("".join(text), current))
+        return out
+
+    # -- kept between readings ---------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        segments: list[list[Any]] = []
+
+        def add(char: str, inserted: int, deleted: int | None) -> None:
+            if segments and segments[-1][1] == inserted and segments[-1][2] == deleted:
+                segments[-1][0] += char
+            else:
+                segments.append([char, inserted, deleted])
+
+        for char, inserted, before in self.cells:
+            for gone, by, deleted_by in before or ():
+                add(gone, by, deleted_by)
+            add(char, inserted, None)
+        for gone, by, deleted_by in self.after:
+            add(gone, by, deleted_by)
+        return {
+            "members": [m.first_update for m in self.members],
+            "last": self.last,
+            "segments": segments,
+        }
+
+    @classmethod
+    def from_json(cls, members: list[HistoryEntry], saved: dict[str, Any]) -> _Chain:
+        chain = cls(members, "", int(saved.get("last", len(members) - 1)))
+        tombs: list[tuple[str, int, int]] = []
+        for words, inserted, deleted in saved["segments"]:
+            if deleted is not None:
+                tombs.extend((char, inserted, deleted) for char in words)
+                continue
+            for cell in _cells(words, inserted):
+                if cell[0] and tombs:
+                    cell[2], tombs = tombs, []
+                chain.cells.append(cell)
+        chain.after = tombs
+        return chain
+
+
+def _cells(words: str, member: int) -> list[list[Any]]:
+    """One cell per UTF-8 byte of `words`: the character on its first byte."""
+    cells: list[list[Any]] = []
+    for char in words:
+        cells.append([char, member, None])
+        for _ in range(len(char.encode("utf-8")) - 1):
+            cells.append(["", member, None])
+    return cells
 
 
 # -- reading entries ------------------------------------------------------------------------

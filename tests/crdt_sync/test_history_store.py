@@ -269,6 +269,49 @@ def test_history_is_indexed_once_and_resumes_where_it_stopped(
     assert entries[2].detail["status"] == {"from": "pending", "to": "agreed ad ref"}
 
 
+def test_two_people_typing_at_once_across_readings_and_after_the_cache_is_dropped(
+    store: Store, drafting: Drafting
+) -> None:
+    paragraph = drafting.paragraph
+    for i in range(4):  # their keystrokes alternate; the history is read in between
+        drafting.do("connection:ana", insert_words, paragraph, i, "All "[i])
+        end = len(words_of(drafting.text, paragraph)) - 1
+        drafting.do("connection:ben", insert_words, paragraph, end, " now"[i])
+        if i % 2:
+            refresh_history(store, drafting.id)
+
+    def seen() -> list[tuple[str, int, str, str]]:
+        entries = clause_history(store, drafting.id, paragraph)
+        return [(e.person, e.changes, e.words_before, e.words_after) for e in entries[1:]]
+
+    expected = [
+        ("connection:ana", 4, "Parties shall act.", "All Parties shall act."),
+        ("connection:ben", 4, "All Parties shall act.", "All Parties shall act now."),
+    ]
+    assert seen() == expected
+    # The entries are a cache: dropped, they are rebuilt from the log the same.
+    with store.engine.begin() as conn:
+        conn.execute(sql("DELETE FROM history_entries"))
+        conn.execute(sql("DELETE FROM history_cursors"))
+    assert seen() == expected
+    # Entries of an episode in progress lost while its cursor stayed (a partial restore
+    # of the cache): the next keystrokes start a new entry, nothing fails.
+    with store.engine.begin() as conn:
+        conn.execute(
+            sql("DELETE FROM history_entries WHERE first_update_id = :first"),
+            {
+                "first": min(
+                    e.first_update for e in clause_history(store, drafting.id, paragraph)[1:]
+                )
+            },
+        )
+    drafting.do("connection:ben", insert_words, paragraph, 0, "X")
+    assert (
+        clause_history(store, drafting.id, paragraph)[-1].words_after
+        == "XAll Parties shall act now."
+    )
+
+
 def test_the_history_of_an_article_includes_its_paragraphs(
     store: Store, drafting: Drafting
 ) -> None:

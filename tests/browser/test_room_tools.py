@@ -142,6 +142,7 @@ def test_history_revisions_and_counters_since_the_last_revision(
     eu.click("[data-action=show-history]")
     entries = eu.locator("#clause-history > li")
     entries.first.wait_for()
+    entries.first.scroll_into_view_if_needed()
     newest = entries.first
     assert "Chair of the conference" in newest.inner_text() or "chair@demo" in newest.inner_text()
     assert newest.locator("del").count() >= 1  # [30] went: shown struck through
@@ -227,6 +228,7 @@ def test_the_chair_accepts_rejects_and_chooses_an_option(
     eu.wait_for_selector(f"#proposals li[data-party=EU][data-status=accepted]")
     open_clause(chair, mass)
     chair.locator("#proposals li[data-party=AOSIS] [data-action=reject]").wait_for()
+    chair.locator("#proposals").scroll_into_view_if_needed()
     chair.screenshot(path=str(screenshots / "room-chair-decides.png"))
     chair.click("#proposals li[data-party=AOSIS] [data-action=reject]")
     aosis.wait_for_selector(f"#proposals li[data-party=AOSIS][data-status=rejected]")
@@ -315,15 +317,25 @@ def test_keyboard_only_and_200_percent_zoom(browser: Any, server: Server, screen
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 701, selector
     page.screenshot(path=str(screenshots / "room-zoom-200.png"))
 
-    # Keyboard only: Tab to a clause, Enter opens it, the panel's tools follow, Escape leaves.
+    # Keyboard only: Tab to a clause, Enter opens it, Tab reaches its tools (a drawer at the
+    # bottom of the window when narrow), and back; Escape leaves the clause.
     clause = clause_id_with(server.stored_text(), "The secretariat shall publish")
-    page.focus(f"#outline a[data-clause]")
     page.locator(f"#clause-{clause}").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#clause-{clause} .cm-content:focus")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.nav") == "to-tools"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.getElementById('panel').contains(document.activeElement)")
     assert page.evaluate(overflow) <= 1
-    page.locator("#panel [data-action=set-status]").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "room-zoom-200-clause.png"), full_page=False)
+    viewport = {"width": 700, "height": 450}
+    for selector in ("#panel", f"#clause-{clause} .cm-content"):
+        box = page.locator(selector).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] < viewport["height"], selector
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1, selector
+    page.screenshot(path=str(screenshots / "room-zoom-200-clause.png"))
+    page.click("[data-nav=back-to-clause]")
+    page.wait_for_selector(f"#clause-{clause} .cm-content:focus")
     page.keyboard.press("Escape")
     wait_for(lambda: page.evaluate("document.activeElement.id") == f"clause-{clause}")
     # The revisions dialog opens from the keyboard and fits.

@@ -12,6 +12,14 @@
 import { api, when } from './api.js'
 import { h } from './dom.js'
 
+const CHANGE_TEXT = {
+  added: 'added',
+  deleted: 'deleted',
+  moved: 'moved',
+  renumbered: 'renumbered',
+  status: 'with a new status',
+  words: 'with new words'
+}
 const KIND_TEXT = {
   added: 'added',
   edited: 'edited',
@@ -192,10 +200,11 @@ export class History {
     if (c.loading) { out.append(h('p', { class: 'hint' }, 'Comparing…')); return out }
     if (c.error) { out.append(h('p', { class: 'error' }, c.error)); return out }
     const { counts, clauses } = c.body
-    const summary = Object.entries(counts || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(' · ')
+    const summary = Object.entries(counts || {}).filter(([, n]) => n)
+      .map(([k, n]) => `${n} clause${n === 1 ? '' : 's'} ${CHANGE_TEXT[k] || k}`).join(' · ')
     out.append(h('h3', {}, `${c.body.from} → ${c.body.to}`), h('p', { class: 'hint', id: 'comparison-summary' }, summary || 'No change.'))
     for (const cl of clauses || []) {
-      const label = cl.new?.label || cl.old?.label || cl.reference || cl.clause
+      const label = cl.reference || cl.new?.label || cl.old?.label || cl.clause
       out.append(h('article', { class: 'diff-clause', 'data-clause': cl.clause },
         h('h4', {}, label, ' ', cl.changes.map((k) => h('span', { class: 'change-tag' }, k))),
         cl.old?.status !== cl.new?.status && cl.old?.status && cl.new?.status ? h('p', { class: 'hint' }, `status: ${cl.old.status} → ${cl.new.status}`) : null,

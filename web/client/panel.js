@@ -13,6 +13,13 @@ export class Panel {
     this.sel = { from: 0, to: 0, text: '' }
   }
 
+  /** The keyboard's way from the clause to its tools: the first control of the panel. */
+  focus () {
+    const first = this.el.querySelector('button:not([data-nav]):not([disabled]), input, select, textarea')
+    ;(first || this.el).focus()
+    this.el.scrollIntoView({ block: 'nearest' })
+  }
+
   selection (sel) {
     this.sel = sel
     const out = this.el.querySelector('#selection')
@@ -60,7 +67,8 @@ export class Panel {
     const caps = identity.capabilities
     const party = identity.party
     const label = room.numbers?.label(id) || field(rec, 'kind')
-    const parts = [h('h2', {}, `Clause ${label}`)]
+    const parts = [h('div', { class: 'panel-head' }, h('h2', {}, `Clause ${label}`),
+      h('button', { type: 'button', class: 'link', 'data-nav': 'back-to-clause', onclick: () => room.active?.editor.view.focus() }, 'Back to the clause'))]
     const editable = caps.has('edit') || caps.has('decide')
     parts.push(h('p', { class: 'hint' }, editable
       ? 'Type in the clause to edit its words; everyone sees it as you type.'
@@ -69,7 +77,7 @@ export class Panel {
     parts.push(h('p', { id: 'message', role: 'alert' }))
 
     if (editable || (caps.has('table') && party)) parts.push(this.undoTools())
-    if (caps.has('table')) parts.push(this.proposalTools(id, party))
+    if (caps.has('table') && (party || identity.mode === 'open')) parts.push(this.proposalTools(id, party))
     if (caps.has('table') && party && room.balloons) parts.push(this.balloonTools(id, party))
     if (caps.has('decide')) parts.push(this.chairTools(id, rec))
     parts.push(this.proposalList(id, party, caps))

@@ -107,7 +107,7 @@ export class Room {
     root.replaceChildren(
       h('header', { class: 'bar' }, h('a', { href: '/', class: 'home' }, 'Travaux'), this.title, this.counters, this.connection, tools, this.who),
       this.notice,
-      h('div', { class: 'layout' }, this.nav, this.text, this.panel.el)
+      this.layout = h('div', { class: 'layout' }, this.nav, this.text, this.panel.el)
     )
     this.renderWho()
     this.renderAll()
@@ -333,7 +333,7 @@ export class Room {
         }
       }, label)
       const author = b.author
-        ? h('span', { class: 'party-tag balloon-author', style: `--party-hue:${partyHue(b.author)}` }, b.author + (b.attributed ? '' : ' (unattributed)'))
+        ? h('span', { class: 'party-tag balloon-author', style: `--party-hue:${partyHue(b.author)}` }, b.author + (b.attributed === false ? ' (unattributed)' : ''))
         : h('span', { class: 'balloon-author hint' }, 'unattributed')
       return h('div', { class: 'balloon', 'data-balloon': b.id, 'data-status': b.status, 'data-author': b.author || '' },
         h('div', { class: 'balloon-head' },
@@ -371,7 +371,7 @@ export class Room {
       item('options', c.options, 'options'),
       item('placeholders', c.placeholders, 'placeholders'),
       item('agreed', (c.perStatus.agreed || 0) + (c.perStatus['agreed ad ref'] || 0), `of ${c.clauses} clauses agreed`),
-      last ? h('span', { class: 'since', id: 'since-revision' }, `(±) since ${last.label}`) : null
+      ...(last ? [h('span', { class: 'since', id: 'since-revision', title: 'The numbers in brackets are the change since that revision' }, `(±) since ${last.label}`)] : [])
     )
   }
 
@@ -428,9 +428,19 @@ export class Room {
     })
     this.active = { id, editor }
     el.classList.add('active')
+    this.panel.el.classList.add('has-clause')
+    this.layout?.classList.add('has-clause')
+    // Tab from the editor reaches this button: the clause's tools, without crossing the text.
+    words.after(h('button', {
+      type: 'button',
+      class: 'to-tools',
+      'data-nav': 'to-tools',
+      onclick: (e) => { e.stopPropagation(); this.panel.focus() }
+    }, 'Tools for this clause'))
     this.provider.awareness.setLocalStateField('clause', id)
     this.panel.render()
     editor.view.focus()
+    el.scrollIntoView({ block: 'nearest' }) // clear of the tools' drawer when narrow
   }
 
   deactivate (render = true) {
@@ -438,6 +448,9 @@ export class Room {
     const { id, editor } = this.active
     editor.destroy()
     this.active = null
+    this.panel.el.classList.remove('has-clause')
+    this.layout?.classList.remove('has-clause')
+    this.elements.get(id)?.querySelector(':scope > .to-tools')?.remove()
     this.provider.awareness.setLocalStateField('clause', null)
     this.provider.awareness.setLocalStateField('cursor', null)
     const el = this.elements.get(id)

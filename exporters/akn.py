@@ -275,14 +275,15 @@ class AknWriter:
         if not self.doc.final and bool(INSERTED_NUMBER.search(node.source_number)) == node.base:
             # The number alone would make an importer count it wrongly ("5 bis" counted).
             element.set(tvx("base"), "true" if node.base else "false")
-        if self.doc.negotiation:
+        if not self.doc.final:  # ids: where deleted clauses stood, which option was kept
             element.set(tvx("id"), node.id)
+            if node.chosen:
+                element.set(tvx("chosen"), node.chosen)
+        if self.doc.negotiation:
             if node.created:
                 element.set(tvx("created"), node.created)
             if node.party:
                 element.set(tvx("party"), node.party)
-            if node.chosen:
-                element.set(tvx("chosen"), node.chosen)
             if node.bracket is not None:
                 self.shown_brackets.add(node.bracket.id)
                 element.set(tvx("bracket"), node.bracket.id)

@@ -248,7 +248,8 @@ def build_document(
             settled=not builder.open_found,
             source_note=str(text.get_meta("source_note", "") or ""),
             bracket_records=_bracket_records(text) if mode == Mode.NEGOTIATION else {},
-            removed=_removed(builder.outline) if mode == Mode.NEGOTIATION else [],
+            # Deleted clauses keep their number: whatever is not renumbered needs them.
+            removed=[] if final else _removed(builder.outline),
         )
 
 
@@ -317,11 +318,12 @@ class _Builder:
         if record.kind == ClauseKind.OPTION and not self.final:
             node.alternative_to = self._first_option(record)
         node.base = record.base
+        if not self.final:
+            node.chosen = record.chosen
         if self.mode == Mode.NEGOTIATION:
             node.status = record.status
             node.party = str(record.map.get("party") or "")
             node.created = str(record.map.get("created") or "")
-            node.chosen = record.chosen
         if not self.final and record.bracket and self.text.has_bracket(record.bracket):
             bracket = self.text.bracket(record.bracket)
             if bracket.state == BracketState.OPEN:

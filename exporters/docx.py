@@ -28,9 +28,11 @@ from docx.shared import Cm
 from lxml import etree
 
 from drafting.schema import NegotiationText
+from exporters.akn import AknWriter
 from exporters.document import ExportDocument, Mode, build_document
 from exporters.docx_layout import NOTE_STYLE, Line, Piece, layout, note_lines, pieces
 from exporters.docx_notes import Footnotes
+from exporters.docx_structure import Structure
 from exporters.docx_styles import install_styles
 
 W_P, W_PPR, W_PSTYLE, W_OUTLINE = qn("w:p"), qn("w:pPr"), qn("w:pStyle"), qn("w:outlineLvl")
@@ -65,6 +67,10 @@ def export_docx(
 def docx_bytes(document: ExportDocument) -> bytes:
     word = new_word_document(document.title, document.language)
     lines = layout(document, notes_at_end=False)
+    # The same text in Akoma Ntoso, with the paragraphs' bookmarks: what the DOCX
+    # importer needs to read a Travaux document back exactly (`docx_structure`).
+    akn = AknWriter(document)
+    structure = Structure(akn.write(), akn.clause_eids)
     # Notes no marker in the text points at (the transcriber's, a title's) are listed at
     # the end rather than lost.
     marked = {piece.note for line in lines for piece in line.pieces if piece.note}
@@ -74,9 +80,10 @@ def docx_bytes(document: ExportDocument) -> bytes:
         note_id: pieces(words, attributions=document.negotiation)
         for note_id, words in document.notes.items()
     }
-    writer = LineWriter(word, notes)
+    writer = LineWriter(word, notes, structure)
     writer.write(lines)
     writer.footnotes.attach()
+    structure.attach(word)
     if document.negotiation and document.proposals:
         _proposals_table(word, document, lines)
     return save(word)
@@ -135,10 +142,13 @@ class StyleIds:
 class LineWriter:
     """Writes lines as paragraphs; footnote markers become real footnotes."""
 
-    def __init__(self, word: Document, notes: dict[str, list[Piece]]) -> None:
+    def __init__(
+        self, word: Document, notes: dict[str, list[Piece]], structure: Structure | None = None
+    ) -> None:
         self.word = word
         self.styles = StyleIds(word)
         self.notes = notes
+        self.structure = structure
         self.footnotes = Footnotes(word, self.styles.ids[NOTE_TEXT], self.styles.ids[NOTE_STYLE])
 
     def write(self, lines: Iterable[Line]) -> None:
@@ -149,6 +159,8 @@ class LineWriter:
         p = self.styles.paragraph(line.style, line.outline)
         for piece in line.pieces:
             p.append(self.run(piece))
+        if self.structure is not None:
+            self.structure.mark(p, line)
         return p
 
     def run(self, piece: Piece) -> etree._Element:

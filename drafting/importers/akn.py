@@ -150,17 +150,20 @@ class AknSource:
     parsed: ParsedText
     language: str  # ISO 639-1 where known ("en"), else as the file gives it
     own: bool  # exported by Travaux
+    # The clause read from each element with an eId (what a Travaux .docx points at).
+    elements: dict[str, ParsedClause] = field(default_factory=dict)
 
 
 def parse_akn(data: bytes | str) -> ParsedText:
     return read_akn(data).parsed
 
 
-def read_akn(data: bytes | str) -> AknSource:
-    root = parse_xml(data)
+def read_akn(data: bytes | str | etree._Element) -> AknSource:
+    """The text of an AKN file (its bytes, or its root element already parsed safely)."""
+    root = data if isinstance(data, etree._Element) else parse_xml(data)
     document = _document_element(root)
     reader = _Reader(document)
-    return AknSource(reader.read(), reader.language(), reader.own)
+    return AknSource(reader.read(), reader.language(), reader.own, reader.elements)
 
 
 def _document_element(root: etree._Element) -> etree._Element:
@@ -222,6 +225,7 @@ class _Reader:
     notes: dict[str, list[Inline]] = field(default_factory=dict)
     note_keys: dict[str, str] = field(default_factory=dict)  # note eId -> note id
     moved: set[int] = field(default_factory=set)  # clauses (by id()) marked tvx:in="last"
+    elements: dict[str, ParsedClause] = field(default_factory=dict)  # eId -> clause
 
     def __post_init__(self) -> None:
         self.doctype = _local(self.document)
@@ -417,6 +421,8 @@ class _Reader:
             clause.heading = self._inline(heading)
         clause.bracketed = BRACKET_CONCEPT in _refers(attachment)
         self._clause_records(clause, attachment)
+        if attachment.get("eId"):
+            self.elements[attachment.get("eId", "")] = clause
         for inner in attachment:
             if _local(inner) in TEXT_DOCUMENTS:
                 for part in inner:
@@ -464,6 +470,8 @@ class _Reader:
         if num is not None:
             clause.number = label_number(kind, _text(num))
         self._clause_records(clause, element)
+        if element.get("eId"):
+            self.elements[element.get("eId", "")] = clause
         if element.get(tvx("in")) == "last":
             self.moved.add(id(clause))
         local = _local(element)

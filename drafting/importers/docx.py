@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from drafting.importers.akn import parse_xml
+from drafting.importers.docx_own import read_own, structure_of
 from drafting.importers.parsed import ImportWarning, ParsedText, SourceError
 from drafting.importers.unfccc_markdown import parse_markdown
 
@@ -315,6 +316,13 @@ class _Reader:
         body = self.package.document.find(w("body"))
         if body is None:
             raise SourceError("the Word document has no body")
+        structure = structure_of(self)
+        if structure is not None:  # a document Travaux wrote: its structure part
+            return read_own(self, structure, body)
+        return self.read_markdown(body)
+
+    def read_markdown(self, body: etree._Element) -> ParsedText:
+        """Any Word draft: its paragraphs as UNFCCC-style Markdown, parsed."""
         paragraphs: list[_Paragraph] = []
         skip_table = False
         for element in _blocks(body):

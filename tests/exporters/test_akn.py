@@ -185,8 +185,13 @@ def test_clean_mode_refuses_open_brackets_and_keeps_them_when_asked(negotiated):
     assert root.xpath("//a:span[.='objective']", namespaces=NS)
     assert not root.xpath("//a:workflow", namespaces=NS)
     assert not root.xpath("//a:TLCOrganization[@shortForm]", namespaces=NS)
-    assert not root.xpath("//@tvx:id", namespaces=NS)
+    assert not root.xpath("//@tvx:party | //@tvx:bracket | //tvx:party", namespaces=NS)
     assert not root.xpath("//@refersTo[contains(., 'status-')]", namespaces=NS)
+    # Not final, so numbered as in negotiation: clause ids say where deleted clauses stood.
+    assert root.xpath("//@tvx:id", namespaces=NS)
+    assert root.xpath("//tvx:clause[@status='deleted']", namespaces=NS)
+    final = xml(export_akn(import_markdown("1. Parties shall act.\n").text, "clean"))
+    assert not final.xpath("//@tvx:id | //tvx:clause", namespaces=NS)
 
 
 def test_the_final_text_has_no_brackets_and_final_numbers(corpus):

@@ -457,9 +457,12 @@ def _negotiation_section(negotiation: dict[str, Any]) -> str:
     role = html.escape(negotiation["role"])
     party = negotiation["party"]
     acting = f"{role} for {html.escape(party)}" if party else role
+    # Each text: its JSON (the title) and its drafting room (web/client.py).
     items = "\n".join(
         f'<li><a href="{html.escape(t["url"])}">{html.escape(t["title"] or "(untitled)")}</a> '
-        f"<small><code>{html.escape(t['id'])}</code></small></li>"
+        f"<small><code>{html.escape(t['id'])}</code></small> — "
+        f'<a class="room" href="/texts/{quote(t["id"], safe="")}"><strong>open its drafting room'
+        "</strong></a></li>"
         for t in negotiation["texts"]
     )
     listing = f"<ul>\n{items}\n</ul>" if items else "<p>No texts yet.</p>"

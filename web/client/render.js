@@ -109,6 +109,9 @@ export class Room {
       this.notice,
       this.layout = h('div', { class: 'layout' }, this.nav, this.text, this.panel.el)
     )
+    // The side columns stick below the header, whatever its height (it wraps when narrow).
+    const bar = root.querySelector('header.bar')
+    new ResizeObserver(() => root.style.setProperty('--bar-height', `${bar.offsetHeight}px`)).observe(bar)
     this.renderWho()
     this.renderAll()
     this.doc.on('afterTransaction', (tr) => this.touched(tr))

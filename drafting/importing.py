@@ -22,6 +22,7 @@ from drafting.importers.parsed import (
     ParsedText,
     Placeholder,
     Run,
+    SourceError,
 )
 from drafting.importers.unfccc_markdown import parse_markdown
 from drafting.ordering import first_keys
@@ -60,6 +61,30 @@ class ImportResult:
 def import_markdown(source: str) -> ImportResult:
     """Read a UNFCCC-style Markdown or plain-text negotiation text."""
     return build(parse_markdown(source))
+
+
+def import_bytes(name: str, data: bytes) -> ImportResult:
+    """Any file Travaux reads, by its name and content: Word (.docx, or a zip), Akoma
+    Ntoso (.xml, .akn, or XML with an <akomaNtoso> root), else UTF-8 Markdown / text.
+    Raises `SourceError` for what cannot be read (with where and why)."""
+    from drafting.importers.akn import read_akn
+    from drafting.importers.docx import parse_docx
+
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf").lstrip()
+    if suffix == "docx" or data[:4] == b"PK\x03\x04":
+        return build(parse_docx(bytes(data)))
+    if suffix in ("xml", "akn") or (head.startswith(b"<") and b"akomaNtoso" in head):
+        source = read_akn(bytes(data))
+        return build(source.parsed, language=source.language)
+    try:
+        source_text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"not UTF-8 text, nor a .docx or Akoma Ntoso file (byte 0x{data[error.start]:02x} "
+            f"at offset {error.start})"
+        ) from None
+    return import_markdown(source_text)
 
 
 def build_text(parsed: ParsedText, *, language: str = "en") -> NegotiationText:

@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from crdt_sync.store import DATA_DIR_ENV, UnknownText
-from drafting.importers.akn import read_akn
-from drafting.importers.docx import parse_docx
 from drafting.importers.parsed import SourceError
-from drafting.importing import build
+from drafting.importing import import_bytes
 from drafting.schema import NegotiationText
 from exporters.akn import export_akn
 from exporters.akn_meta import RevisionEvent
@@ -136,11 +134,7 @@ def read_text(
         except OSError as error:
             raise CommandError(f"{path}: cannot be read ({error.strerror or error})") from None
         try:
-            if path.suffix.lower() == ".docx":
-                result = build(parse_docx(data))
-            else:
-                source = read_akn(data)
-                result = build(source.parsed, language=source.language)
+            result = import_bytes(path.name, data)
         except SourceError as error:
             raise CommandError(f"{path}: {error}") from None
         for warning in result.warnings:

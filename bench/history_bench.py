@@ -20,7 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
 from crdt_sync import history_store as hs
+from crdt_sync.models import UpdateRow
 from crdt_sync.store import Store
 from drafting.clauses import delete_words, insert_words, words_of
 from drafting.diffs import diff_texts
@@ -64,6 +68,19 @@ def keystrokes(
     return updates
 
 
+KEYSTROKE = timedelta(seconds=0.25)  # four keystrokes a second, as people type
+
+
+def typed_at(store: Store, ids: list[int]) -> None:
+    """Give the log entries the times of typing (appended at once, they share one)."""
+    start = datetime(2015, 12, 9, 9, 0, tzinfo=UTC)
+    with Session(store.engine) as session, session.begin():
+        session.execute(
+            update(UpdateRow),
+            [{"id": i, "created": start + n * KEYSTROKE} for n, i in enumerate(ids)],
+        )
+
+
 def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, float, float, str]]:
     rows = []
     source = (corpus / "draft-agreement-9-dec-2015.md").read_text(encoding="utf-8")
@@ -80,9 +97,11 @@ def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, f
             with tempfile.TemporaryDirectory() as tmp:
                 store = Store(db or f"sqlite:///{tmp}/bench.sqlite3")
                 text_id = store.create_text(base, title="bench", kind="treaty", origin="import")
+                ids: list[int] = []
                 for i in range(0, len(updates), 2000):
                     chunk = updates[i : i + 2000]
-                    store.append_many([(text_id, u, o) for u, o in chunk])
+                    ids += store.append_many([(text_id, u, o) for u, o in chunk])
+                typed_at(store, ids)
                 cold, _, _ = best_of(
                     1, lambda s=store, t=text_id, c=clause: hs.clause_history(s, t, c)
                 )
@@ -120,7 +139,7 @@ def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, f
         )
         start = datetime(2015, 12, 9, tzinfo=UTC)
         log = [LogEntry(1, base, "import", start)] + [
-            LogEntry(i + 2, u, o, start + timedelta(seconds=i)) for i, (u, o) in enumerate(updates)
+            LogEntry(i + 2, u, o, start + i * KEYSTROKE) for i, (u, o) in enumerate(updates)
         ]
         pure, median, _ = best_of(repeat, lambda lg=log: HistoryIndexer().feed(lg))
         rows.append((f"indexing alone (no database), {label}", pure, median, f"{len(log)} updates"))

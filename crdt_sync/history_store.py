@@ -18,10 +18,13 @@ Like the store, these functions assume one writer per text (its room, or one com
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pycrdt import Doc
@@ -35,10 +38,11 @@ from crdt_sync.models import (
     HistoryEntryRow,
     RevisionRow,
     SnapshotRow,
+    TextRow,
     UpdateRow,
     utcnow,
 )
-from crdt_sync.store import Store, check_update
+from crdt_sync.store import Store, UnknownText, check_update
 from drafting.history import (
     INDEX_VERSION,
     HistoryEntry,
@@ -65,6 +69,9 @@ from drafting.schema import NegotiationText
 
 EMPTY_UPDATE = b"\x00\x00"
 LOG_CHUNK = 5000  # log entries read and indexed at a time
+CLOCK_MARGIN = timedelta(minutes=2)  # how far other machines' clocks may be off
+
+log = logging.getLogger(__name__)
 
 
 # -- the log ------------------------------------------------------------------------------
@@ -313,9 +320,12 @@ def refresh_history(store: Store, text_id: str) -> int:
     """Index the log entries the history has not seen yet; how many entries changed.
 
     Computed outside any write transaction, then written only if nobody else indexed the
-    same entries meanwhile (if someone did, their result is the same and is kept)."""
+    same entries meanwhile (if someone did, their result is the same and is kept). The
+    entries are rebuilt from the whole log when the rules changed (`INDEX_VERSION`), when
+    the cursor is gone (whatever entries are left are replaced), and when the entries are
+    gone but the cursor is not."""
     cursor = _cursor(store, text_id)
-    if cursor is not None and cursor.version != INDEX_VERSION:
+    if cursor is not None and (cursor.version != INDEX_VERSION or not _has_entries(store, text_id)):
         _drop_history(store, text_id)
         cursor = None
     start = cursor.up_to_update_id if cursor else 0
@@ -346,6 +356,14 @@ def refresh_history(store: Store, text_id: str) -> int:
         return 0
     _write_history(store, text_id, start, last, indexer.state(), list(changed.values()))
     return len(changed)
+
+
+def refresh_needed(store: Store, text_id: str) -> bool:
+    """Whether the text's log has entries its history has not indexed yet."""
+    cursor = _cursor(store, text_id)
+    if cursor is None or cursor.version != INDEX_VERSION:
+        return True
+    return last_update_id(store, text_id) > cursor.up_to_update_id
 
 
 def clause_history(
@@ -403,6 +421,12 @@ def _cursor(store: Store, text_id: str) -> HistoryCursorRow | None:
         return session.get(HistoryCursorRow, text_id)
 
 
+def _has_entries(store: Store, text_id: str) -> bool:
+    with store._session(write=False) as session:
+        query = select(HistoryEntryRow.id).where(HistoryEntryRow.text_id == text_id).limit(1)
+        return session.scalar(query) is not None
+
+
 def _latest_entries(store: Store, text_id: str) -> dict[str, HistoryEntry]:
     latest = (
         select(func.max(HistoryEntryRow.id))
@@ -441,6 +465,8 @@ def _write_history(
         cursor = session.get(HistoryCursorRow, text_id)
         if (cursor.up_to_update_id if cursor else 0) != start:
             return  # indexed meanwhile by someone else
+        if cursor is None:  # from the start: entries left without a cursor are replaced
+            session.execute(delete(HistoryEntryRow).where(HistoryEntryRow.text_id == text_id))
         new = [e for e in entries if e.key is None]
         old = [e for e in entries if e.key is not None]
         if old:
@@ -519,7 +545,91 @@ def _entry(row: HistoryEntryRow) -> HistoryEntry:
 
 
 def _require_text(store: Store, session: Session, text_id: str) -> None:
-    store._text_row(session, text_id)
+    """A negotiation text: scoped documents (trial balloons, delegations' workspaces) have
+    no history here — their words must not outlive a purge in a cache."""
+    row = store._text_row(session, text_id)
+    if row.parent_id is not None:
+        raise UnknownText(text_id)
+
+
+# -- indexing in the background ------------------------------------------------------------------
+
+
+class HistoryIndexing:
+    """Keeps every text's history cache up to date as its log grows, so that reading a
+    clause's history finds it indexed (`refresh_history` then has nothing or little left
+    to do). `run_once` indexes what the logs gained; `run` does so every `poll_seconds`
+    in a worker thread until cancelled (`start` / `stop` for an app's lifespan).
+
+    Safe with any number of processes and readers: each text's indexing is computed
+    outside any write transaction and written only if nobody indexed the same log entries
+    meanwhile. What it writes is a cache: losing it (a crash, entries deleted) costs only
+    the next reading's time, which rebuilds from the log."""
+
+    def __init__(self, store: Store, *, poll_seconds: float = 1.0) -> None:
+        self.store = store
+        self.poll_seconds = poll_seconds
+        self.indexed = 0  # log entries indexed so far, for the curious
+        self._since: datetime | None = None  # texts changed since then are looked at
+        self._task: asyncio.Task[None] | None = None
+
+    def lagging(self) -> list[str]:
+        """The texts whose log has entries their history has not indexed yet: every text
+        the first time, then those written since the previous look (with a margin for
+        other machines' clocks)."""
+        now = utcnow()
+        with self.store._session(write=False) as session:
+            query = (
+                select(TextRow.id, HistoryCursorRow.up_to_update_id)
+                .outerjoin(HistoryCursorRow, HistoryCursorRow.text_id == TextRow.id)
+                .where(TextRow.parent_id.is_(None))
+                .order_by(TextRow.updated)
+            )
+            if self._since is not None:
+                query = query.where(TextRow.updated >= self._since - CLOCK_MARGIN)
+            candidates = session.execute(query).all()
+            found = []
+            for text_id, indexed in candidates:
+                head = session.scalar(
+                    select(func.max(UpdateRow.id)).where(UpdateRow.text_id == text_id)
+                )
+                if (head or 0) > (indexed or 0):
+                    found.append(text_id)
+        self._since = now
+        return found
+
+    def run_once(self) -> int:
+        """Index what every text's log gained; how many texts were behind."""
+        lagging = self.lagging()
+        for text_id in lagging:
+            try:
+                refresh_history(self.store, text_id)
+            except UnknownText:
+                continue  # deleted meanwhile
+            except Exception:
+                log.exception("could not index the history of %s", text_id)
+                self._since = None  # look at everything again next time
+        return len(lagging)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception:
+                log.exception("history indexing failed")
+                self._since = None
+            await asyncio.sleep(self.poll_seconds)
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
 
 # -- writing through the drafting operations --------------------------------------------------

@@ -377,11 +377,12 @@ class HistoryIndexer:
         if chain is None:
             return None
         while len(chain.members) > 1 and not chain.alive(0, when, self.gap, self.coedit_gap):
-            words = chain.render(self.before, clause, upto=0)
-            if words is None:
-                break
             first, second = chain.members[0], chain.members[1]
-            first.words_after = second.words_before = words[0]
+            if not chain.lazy:  # (lazy: their words are the clause's at the switch, kept)
+                words = chain.render(self.before, clause, upto=0)
+                if words is None:
+                    break
+                first.words_after = second.words_before = words[0]
             first.detail.pop(CHAIN_KEY, None)
             self._touch(first, second)
             chain.drop_first()
@@ -440,6 +441,10 @@ class HistoryIndexer:
                 words_after="",
                 detail=detail,
             )
+            if chain.lazy:  # the newest burst so far ends where this one starts
+                newest = chain.members[-1]
+                newest.words_after = member.words_before = self._words(self.before, clause)
+                self._touch(newest)
             index = len(chain.members)
             chain.members.append(member)
             self._tails[clause] = member
@@ -457,9 +462,11 @@ class HistoryIndexer:
     def _settle(self, clause: str, chain: _Chain, text: NegotiationText, *, keep: bool) -> None:
         """Write each burst's words (as of `text`); `keep`: the episode goes on, its state
         is kept with its newest entry, else it ends here."""
-        words = chain.render(text, clause)
+        words = None if chain.lazy else chain.render(text, clause)
         real = self._words(text, clause)
-        if words is None:  # the record no longer matches the clause: show what is known
+        if chain.lazy:  # each burst's words are the clause's when the next one started
+            pass
+        elif words is None:  # the record no longer matches the clause: show what is known
             keep = False
         else:
             for i, member in enumerate(chain.members):
@@ -823,14 +830,32 @@ class _Chain:
     after the last byte. Member i's words after its burst are the words before the episode
     with the changes of members 0 … i (`render(…)[i]`); member i's words before are member
     i-1's after; the last member's after are the words as they stand. A byte inserted and
-    deleted by the same member is in none of them and is dropped."""
+    deleted by the same member is in none of them and is dropped.
+
+    Most episodes are people taking turns quickly, nobody going back to a burst once
+    another has started: each burst's words are then the clause as it stood when the next
+    one started. Until someone does go back, the episode is *lazy*: it keeps the words it
+    started from (`base`) and the changes since (`pending`), and builds no cells."""
 
     def __init__(self, members: list[HistoryEntry], words: str, last: int = -1) -> None:
         self.members = members
-        self.cells: list[list[Any]] = []
+        self.cells: list[list[Any]] | None = None
         self.after: list[tuple[str, int, int]] = []
+        self.base: str | None = words
+        self.pending: list[tuple[list[tuple[str, Any]], int]] = []
         self.last = len(members) - 1 if last < 0 else last
-        self.cells = _cells(words, -1)
+
+    @property
+    def lazy(self) -> bool:
+        return self.cells is None
+
+    def materialize(self) -> list[list[Any]]:
+        if self.cells is None:
+            self.cells = _cells(self.base or "", -1)
+            pending, self.pending, self.base = self.pending, [], None
+            for ops, member in pending:
+                self._apply(ops, member)
+        return self.cells
 
     # -- the bursts ----------------------------------------------------------------------
     def member_of(
@@ -849,6 +874,11 @@ class _Chain:
 
     def drop_first(self) -> None:
         """The first burst is over: its changes become the episode's starting point."""
+        if self.cells is None:  # it changed nothing since the episode began
+            self.pending = [(ops, member - 1) for ops, member in self.pending]
+            self.members.pop(0)
+            self.last = max(self.last - 1, 0)
+            return
 
         def shift(index: int) -> int:
             return -1 if index <= 0 else index - 1
@@ -867,7 +897,15 @@ class _Chain:
     # -- changes -------------------------------------------------------------------------
     def apply(self, ops: list[tuple[str, Any]], member: int) -> None:
         """A text event's operations (UTF-8 byte counts, as pycrdt reports them)."""
+        if self.cells is None and member == len(self.members) - 1:
+            self.pending.append((ops, member))
+            return
+        self.materialize()
+        self._apply(ops, member)
+
+    def _apply(self, ops: list[tuple[str, Any]], member: int) -> None:
         cells = self.cells
+        assert cells is not None
         at = 0
         for op, value in ops:
             if op == "retain":
@@ -900,6 +938,8 @@ class _Chain:
         printed; None if the cells no longer spell the clause's words in `text`."""
         if not text.has_clause(clause):
             return None
+        self.materialize()
+        assert self.cells is not None
         with text.transaction():
             chunks = list(text.clause(clause).words.diff())
             attrs: list[Any] = []
@@ -948,6 +988,13 @@ class _Chain:
 
     # -- kept between readings ---------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        kept: dict[str, Any] = {
+            "members": [m.first_update for m in self.members],
+            "last": self.last,
+        }
+        if self.cells is None:
+            pending = [[[list(op) for op in ops], member] for ops, member in self.pending]
+            return {**kept, "base": self.base, "pending": pending}
         segments: list[list[Any]] = []
 
         def add(char: str, inserted: int, deleted: int | None) -> None:
@@ -962,15 +1009,17 @@ class _Chain:
             add(char, inserted, None)
         for gone, by, deleted_by in self.after:
             add(gone, by, deleted_by)
-        return {
-            "members": [m.first_update for m in self.members],
-            "last": self.last,
-            "segments": segments,
-        }
+        return {**kept, "segments": segments}
 
     @classmethod
     def from_json(cls, members: list[HistoryEntry], saved: dict[str, Any]) -> _Chain:
-        chain = cls(members, "", int(saved.get("last", len(members) - 1)))
+        chain = cls(members, saved.get("base") or "", int(saved.get("last", len(members) - 1)))
+        if "segments" not in saved:
+            chain.pending = [
+                ([(op, value) for op, value in ops], member) for ops, member in saved["pending"]
+            ]
+            return chain
+        chain.base, chain.cells = None, []
         tombs: list[tuple[str, int, int]] = []
         for words, inserted, deleted in saved["segments"]:
             if deleted is not None:
@@ -986,6 +1035,8 @@ class _Chain:
 
 def _cells(words: str, member: int) -> list[list[Any]]:
     """One cell per UTF-8 byte of `words`: the character on its first byte."""
+    if words.isascii():
+        return [[char, member, None] for char in words]
     cells: list[list[Any]] = []
     for char in words:
         cells.append([char, member, None])

@@ -28,8 +28,9 @@ are appended to the store directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -523,6 +524,26 @@ def _revision_json(text_id: str, revision: Any) -> dict[str, Any]:
         **revision.summary(),
         "url": f"/api/texts/{text_id}/revisions/{revision.number}",
     }
+
+
+# -- indexing in the background -------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def history_indexing(app: Any, *, poll_seconds: float = 1.0) -> AsyncIterator[Any]:
+    """For the app's lifespan: keep every text's history indexed as clients type, so that
+    the first reading of a clause's history finds it ready (`hs.HistoryIndexing`):
+
+        async with history_indexing(app):
+            yield
+    """
+    indexing = hs.HistoryIndexing(app.state.store, poll_seconds=poll_seconds)
+    app.state.history_indexing = indexing
+    indexing.start()
+    try:
+        yield indexing
+    finally:
+        await indexing.stop()
 
 
 routes = [

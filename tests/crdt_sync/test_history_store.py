@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 
 from crdt_sync.history_store import (
+    HistoryIndexing,
     append_updates,
     clause_history,
     cut_revision,
@@ -24,6 +26,7 @@ from crdt_sync.history_store import (
     read_log,
     record_revision,
     refresh_history,
+    refresh_needed,
     restore,
     text_at,
     update_id_at,
@@ -310,6 +313,59 @@ def test_two_people_typing_at_once_across_readings_and_after_the_cache_is_droppe
         clause_history(store, drafting.id, paragraph)[-1].words_after
         == "XAll Parties shall act now."
     )
+
+
+def test_background_indexing_keeps_every_text_indexed(store: Store, drafting: Drafting) -> None:
+    other = Drafting(store)
+    balloons = store.scoped_document(drafting.id, "balloons:all")  # never indexed
+    store.append_update(balloons, NegotiationText().to_update(), "server")
+    indexing = HistoryIndexing(store)
+
+    assert indexing.run_once() == 2  # both texts, the first time
+    assert not refresh_needed(store, drafting.id) and not refresh_needed(store, other.id)
+    assert indexing.run_once() == 0
+    drafting.do("connection:ana", insert_words, drafting.paragraph, 0, "All ")
+    assert indexing.run_once() == 1  # only the text written since
+    assert refresh_history(store, drafting.id) == 0  # a reading has nothing left to do
+
+    # A restart looks at every text; a lost cache is rebuilt from the log.
+    with store.engine.begin() as conn:
+        conn.execute(sql("DELETE FROM history_cursors"))
+    assert HistoryIndexing(store).run_once() == 2
+    entries = clause_history(store, drafting.id, drafting.paragraph)
+    assert [e.kind for e in entries] == ["added", "edited"]
+    with pytest.raises(UnknownText):  # a scoped document has no history to read
+        refresh_history(store, balloons)
+    with store.engine.begin() as conn:
+        assert conn.execute(sql("SELECT count(*) FROM history_cursors")).scalar() == 2
+
+
+def test_background_indexing_runs_until_stopped(store: Store, drafting: Drafting) -> None:
+    async def run() -> None:
+        indexing = HistoryIndexing(store, poll_seconds=0.01)
+        indexing.start()
+        try:
+            for _ in range(500):
+                if not refresh_needed(store, drafting.id):
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await indexing.stop()
+
+    asyncio.run(run())
+    assert not refresh_needed(store, drafting.id)
+
+
+def test_lost_entries_are_rebuilt_from_the_log(store: Store, drafting: Drafting) -> None:
+    drafting.do("connection:ana", insert_words, drafting.paragraph, 0, "All ")
+    expected = [
+        (e.kind, e.words_after) for e in clause_history(store, drafting.id, drafting.paragraph)
+    ]
+    for lost in ("history_entries", "history_cursors"):
+        with store.engine.begin() as conn:
+            conn.execute(sql(f"DELETE FROM {lost}"))
+        again = clause_history(store, drafting.id, drafting.paragraph)
+        assert [(e.kind, e.words_after) for e in again] == expected
 
 
 def test_the_history_of_an_article_includes_its_paragraphs(

@@ -4,10 +4,13 @@ restore that reaches the editors — made as the person signed in, with their ri
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import text as sql
 from starlette.testclient import TestClient
 
+from crdt_sync import history_store as hs
 from crdt_sync import protocol
 from crdt_sync.accounts import Accounts
 from crdt_sync.audit import AuditLog
@@ -18,6 +21,7 @@ from drafting.history import recording
 from drafting.importing import import_markdown
 from drafting.schema import NegotiationText
 from travaux.demo import DemoNegotiation
+from web.history import history_indexing
 
 SOURCE = """\
 ## Article 1 *(purpose)*
@@ -273,6 +277,37 @@ def test_a_draft_that_cannot_be_loaded_writes_nothing(client: TestClient, text_i
     assert taken.status_code == 409 and "already labelled 'Rev.1'" in taken.json()["error"]
     revisions = client.get(f"/api/texts/{text_id}/revisions").json()
     assert [r["label"] for r in revisions] == ["Rev.1"]
+
+
+def test_history_is_indexed_in_the_background_as_clients_type(
+    client: TestClient, app_client: TestClient, store: Store, text_id: str
+) -> None:
+    # What the app's lifespan runs (web.history.history_indexing), on the app's loop.
+    indexing = app_client.portal.wrap_async_context_manager(
+        history_indexing(app_client.app, poll_seconds=0.05)
+    )
+    with indexing, client.websocket_connect(f"/ws/{text_id}") as websocket:
+        replica = NegotiationText()
+        websocket.receive_bytes()
+        websocket.send_bytes(protocol.sync_step1(replica.doc.get_state()))
+        _apply_frames(websocket, replica, until=lambda: "take action" in _words(replica))
+        paragraph = next(r.id for r in replica.clauses() if "take action" in str(r.words))
+        for i, letter in enumerate("All "):
+            with recording(replica) as updates:
+                insert_words(replica, paragraph, i, letter)
+            websocket.send_bytes(protocol.sync_update(updates[0]))
+        _apply_frames(websocket, replica, until=lambda: "All Parties" in _words(replica))
+        deadline = time.monotonic() + 10
+        while hs.refresh_needed(store, text_id) and time.monotonic() < deadline:
+            time.sleep(0.05)  # nobody reads the history: the indexing catches up alone
+
+    assert hs.refresh_history(store, text_id) == 0  # nothing left for the first reading
+    history = client.get(f"/api/texts/{text_id}/clauses/Article 1.1/history").json()
+    assert [(e["kind"], e["changes"]) for e in history["entries"]] == [
+        ("added", 1),
+        ("edited", 4),
+    ]
+    assert history["entries"][1]["person"] == "chair@demo"
 
 
 def _words(text: NegotiationText) -> str:

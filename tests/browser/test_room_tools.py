@@ -127,6 +127,8 @@ def test_history_revisions_and_counters_since_the_last_revision(
     chair.click("#open-revisions")
     chair.fill("#revision-label", "Before the Friday session")
     chair.click("[data-action=cut-revision]")
+    chair.wait_for_selector("#revisions-message:has-text('cut')", timeout=20_000)
+    assert "Not cut" not in chair.inner_text("#revisions-message"), chair.inner_text("#revisions")
     chair.wait_for_selector("#revision-list tr:has-text('Before the Friday session')")
     chair.click("[data-action=close-revisions]")
     chair.wait_for_selector("#since-revision:has-text('Before the Friday session')")

@@ -54,11 +54,16 @@ export class History {
   get last () { return this.revisions[this.revisions.length - 1] || null }
 
   async loadRevisions () {
+    // Answers can cross: only the latest request's is kept.
+    const ticket = (this.ticket = (this.ticket || 0) + 1)
+    let revisions
     try {
-      this.revisions = await api('GET', `${this.base}/revisions`) || []
+      revisions = await api('GET', `${this.base}/revisions`) || []
     } catch (e) {
-      this.revisions = []
+      revisions = this.revisions
     }
+    if (ticket !== this.ticket) return
+    this.revisions = revisions
     this.room.renderCounters()
     if (this.dialog?.open) this.renderDialog()
   }

@@ -119,7 +119,12 @@ export class Room {
     if (this.balloons) this.balloons.onChange(() => this.renderBalloons())
     this.history.loadRevisions()
     // A revision cut by anyone writes its label into the text (meta.revision): reload the list.
-    roots(this.doc).meta.observe((event) => { if (event.keysChanged.has('revision')) this.history.loadRevisions() })
+    // The label reaches the text just before the revision is recorded: read again shortly.
+    roots(this.doc).meta.observe((event) => {
+      if (!event.keysChanged.has('revision')) return
+      this.history.loadRevisions()
+      setTimeout(() => this.history.loadRevisions(), 1500)
+    })
   }
 
   setConnection (state, text) {

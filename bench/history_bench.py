@@ -69,16 +69,30 @@ def keystrokes(
 
 
 KEYSTROKE = timedelta(seconds=0.25)  # four keystrokes a second, as people type
+COMMIT = 20  # updates per group commit of the server
+INDEX_EVERY = 250  # updates between two runs of the background indexing (~1 min of typing)
 
 
-def typed_at(store: Store, ids: list[int]) -> None:
-    """Give the log entries the times of typing (appended at once, they share one)."""
+def typed_at(store: Store, ids: list[int], only_last: int | None = None) -> None:
+    """Give the log entries the times of typing (appended at once, they share one); with
+    `only_last`, only to the last ones of `ids`, the others have theirs."""
     start = datetime(2015, 12, 9, 9, 0, tzinfo=UTC)
+    first = len(ids) - only_last if only_last else 0
     with Session(store.engine) as session, session.begin():
         session.execute(
             update(UpdateRow),
-            [{"id": i, "created": start + n * KEYSTROKE} for n, i in enumerate(ids)],
+            [{"id": i, "created": start + n * KEYSTROKE} for n, i in enumerate(ids) if n >= first],
         )
+
+
+def stored_log(store: Store, base: bytes, updates: list[tuple[bytes, str]]) -> str:
+    """A text whose log is the import and then `updates`, typed at four a second."""
+    text_id = store.create_text(base, title="bench", kind="treaty", origin="import")
+    ids: list[int] = []
+    for i in range(0, len(updates), 2000):
+        ids += store.append_many([(text_id, u, o) for u, o in updates[i : i + 2000]])
+    typed_at(store, ids)
+    return text_id
 
 
 def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, float, float, str]]:
@@ -86,57 +100,56 @@ def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, f
     source = (corpus / "draft-agreement-9-dec-2015.md").read_text(encoding="utf-8")
     for label, origins, burst in [
         ("5 people, bursts of 500 keystrokes", [f"connection:{i}" for i in range(5)], 500),
-        ("2 people taking turns every keystroke", ["connection:a", "connection:b"], 1),
+        ("2 people typing at once, alternating keystrokes", ["connection:a", "connection:b"], 1),
     ]:
         text = import_markdown(source).text
         clause = next(r.id for r in text.clauses() if len(str(r.words)) > 300)
         base = text.to_update()
         updates = keystrokes(text, clause, origins, burst)
-        colds, warms, jsons, entries = [], [], [], 0
+        colds, firsts, warms, jsons, polls, entries = [], [], [], [], [], 0
         for _ in range(max(1, repeat // 2)):
             with tempfile.TemporaryDirectory() as tmp:
                 store = Store(db or f"sqlite:///{tmp}/bench.sqlite3")
+
+                def read(s: Store = store, t: str = "", c: str = clause) -> Any:
+                    return hs.clause_history(s, t, c)
+
+                # Cold: nothing indexed yet (a new cache, or rules changed): 10,000 to index.
+                text_id = stored_log(store, base, updates)
+                colds.append(best_of(1, lambda t=text_id: read(t=t))[0])
+                # As a server runs: the log indexed in the background while it was written.
                 text_id = store.create_text(base, title="bench", kind="treaty", origin="import")
+                indexing = hs.HistoryIndexing(store)
                 ids: list[int] = []
-                for i in range(0, len(updates), 2000):
-                    chunk = updates[i : i + 2000]
-                    ids += store.append_many([(text_id, u, o) for u, o in chunk])
-                typed_at(store, ids)
-                cold, _, _ = best_of(
-                    1, lambda s=store, t=text_id, c=clause: hs.clause_history(s, t, c)
-                )
-                warm, _, found = best_of(
-                    repeat, lambda s=store, t=text_id, c=clause: hs.clause_history(s, t, c)
-                )
-                as_json, _, _ = best_of(
-                    repeat,
-                    lambda s=store, t=text_id, c=clause: [
-                        e.to_json() for e in hs.clause_history(s, t, c)
-                    ],
-                )
+                for i in range(0, len(updates), INDEX_EVERY):
+                    for j in range(i, min(i + INDEX_EVERY, len(updates)), COMMIT):
+                        group = updates[j : min(j + COMMIT, i + INDEX_EVERY)]
+                        ids += store.append_many([(text_id, u, o) for u, o in group])
+                    typed_at(store, ids, only_last=INDEX_EVERY)
+                    polls.append(best_of(1, indexing.run_once)[0])
+                firsts.append(best_of(1, lambda t=text_id: read(t=t))[0])
+                warm, _, found = best_of(repeat, lambda t=text_id: read(t=t))
+                warms.append(warm)
+                as_json = best_of(repeat, lambda t=text_id: [e.to_json() for e in read(t=t)])[0]
+                jsons.append(as_json)
                 store.close()
-            colds.append(cold)
-            warms.append(warm)
-            jsons.append(as_json)
             entries = len(found)
         note = f"{entries} entries"
-        rows.append(
+        rows += [
+            (f"history, {label}: first read, indexed in the background", *span(firsts), note),
+            (f"history, {label}: later reads", *span(warms), note),
+            (f"history, {label}: later reads, with diffs as JSON", *span(jsons), note),
             (
-                f"history, {label}: first read (indexes 10,000 updates)",
-                min(colds),
-                stats.median(colds),
+                f"history, {label}: cold first read (indexes 10,000 updates)",
+                *span(colds),
                 note,
-            )
-        )
-        rows.append((f"history, {label}: later reads", min(warms), stats.median(warms), note))
-        rows.append(
+            ),
             (
-                f"history, {label}: later reads, with diffs as JSON",
-                min(jsons),
-                stats.median(jsons),
-                note,
-            )
-        )
+                f"  background indexing, each run (every {INDEX_EVERY} updates)",
+                *span(polls),
+                f"max {max(polls):.0f} ms",
+            ),
+        ]
         start = datetime(2015, 12, 9, tzinfo=UTC)
         log = [LogEntry(1, base, "import", start)] + [
             LogEntry(i + 2, u, o, start + i * KEYSTROKE) for i, (u, o) in enumerate(updates)
@@ -144,6 +157,10 @@ def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, f
         pure, median, _ = best_of(repeat, lambda lg=log: HistoryIndexer().feed(lg))
         rows.append((f"indexing alone (no database), {label}", pure, median, f"{len(log)} updates"))
     return rows
+
+
+def span(times: list[float]) -> tuple[float, float]:
+    return min(times), stats.median(times)
 
 
 def diff_rows(corpus: Path, repeat: int) -> list[tuple[str, float, float, str]]:

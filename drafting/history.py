@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from pycrdt import Map
@@ -139,8 +139,7 @@ def recording(text: NegotiationText) -> Iterator[list[bytes]]:
 # -- entries ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One update of the log, as the store hands it over."""
 
     id: int
@@ -727,43 +726,60 @@ def _plain_edit(
     client, next to known neighbours. None for any other update (maps, formatting,
     several structs …), which is then indexed on its own. Reads the Yjs v1 encoding."""
     try:
-        pos = 0
-
-        def varuint() -> int:
-            nonlocal pos
-            value = shift = 0
-            while True:
-                byte = update[pos]
-                pos += 1
-                value |= (byte & 0x7F) << shift
-                if byte < 0x80:
-                    return value
-                shift += 7
-
+        count, pos = _varuint(update, 0)
         inserted = []
-        for _ in range(varuint()):
-            if varuint() != 1:
+        for _ in range(count):
+            structs, pos = _varuint(update, pos)
+            if structs != 1:
                 return None
-            client, clock = varuint(), varuint()
+            client, pos = _varuint(update, pos)
+            clock, pos = _varuint(update, pos)
             info = update[pos]
             pos += 1
             if info & 0x1F != 4 or not info & 0xC0:  # a string, placed by its neighbours
                 return None
-            left = (varuint(), varuint()) if info & 0x80 else None
-            right = (varuint(), varuint()) if info & 0x40 else None
-            size = varuint()
-            words = update[pos : pos + size].decode("utf-8")
+            left = right = None
+            if info & 0x80:
+                left_client, pos = _varuint(update, pos)
+                left_clock, pos = _varuint(update, pos)
+                left = (left_client, left_clock)
+            if info & 0x40:
+                right_client, pos = _varuint(update, pos)
+                right_clock, pos = _varuint(update, pos)
+                right = (right_client, right_clock)
+            size, pos = _varuint(update, pos)
+            raw = update[pos : pos + size]
             pos += size
-            length = len(words.encode("utf-16-le")) // 2  # Yjs clocks count UTF-16 units
-            inserted.append((client, clock, length, left, right))
+            # Yjs clocks count UTF-16 units
+            utf16 = size if raw.isascii() else len(raw.decode("utf-8").encode("utf-16-le")) // 2
+            inserted.append((client, clock, utf16, left, right))
         deleted = []
-        for _ in range(varuint()):
-            client = varuint()
-            for _ in range(varuint()):
-                deleted.append((client, varuint(), varuint()))
+        count, pos = _varuint(update, pos)
+        for _ in range(count):
+            client, pos = _varuint(update, pos)
+            ranges, pos = _varuint(update, pos)
+            for _ in range(ranges):
+                clock, pos = _varuint(update, pos)
+                length, pos = _varuint(update, pos)
+                deleted.append((client, clock, length))
         return (inserted, deleted) if pos == len(update) else None
     except (IndexError, UnicodeDecodeError):
         return None
+
+
+def _varuint(data: bytes, pos: int) -> tuple[int, int]:
+    """A variable-length unsigned integer at `pos`, and the position after it."""
+    byte = data[pos]
+    if byte < 0x80:
+        return byte, pos + 1
+    value, shift = byte & 0x7F, 7
+    while True:
+        pos += 1
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos + 1
+        shift += 7
 
 
 def _proposal_detail(record: Any, status: str) -> dict[str, Any]:

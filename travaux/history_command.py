@@ -14,8 +14,11 @@ CLAUSE is a clause id or a citation such as "Article 2", "2.1(a)", "Article 2 bi
 travaux.history_command …` runs them on their own. Exit codes are those of `travaux`, and
 3 when `revisions --verify` finds the record altered.
 
-These commands write to the store directly: while `travaux serve` has a text open, change
-it through the server (HTTP) instead.
+`revise`, `restore` and `import-revision` append to the store directly. A running server
+would not see those changes in a text it has open, so they refuse (exit 4) while a server
+process has the SQLite database open, unless `--force`; through a server, use the HTTP
+routes instead (docs/HISTORY.md). Each write also brings the text's history cache up to
+date, so that its next reading is quick.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from drafting.revisions import Revision, RevisionError
 from travaux.arguments import parse_time
 
 EXIT_ALTERED = 3
+EXIT_SERVED = 4  # a server has the database open: write through it (or --force)
+FORCE_HELP = "write even if a server is using the database (see docs/HISTORY.md)"
+SERVER_PROGRAMS = ("uvicorn", "gunicorn", "hypercorn")
 
 
 def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
@@ -76,6 +82,7 @@ def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     sub.add_argument("text", **text)
     sub.add_argument("--label", help='e.g. "Rev.2" or "Chair\'s text 4 Dec" (default Rev.N)')
     sub.add_argument("--author", default=_user(), help="who cuts it (default: %(default)s)")
+    sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.set_defaults(run=cmd_revise)
 
     sub = subparsers.add_parser(
@@ -129,6 +136,7 @@ def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     sub.add_argument("--to", required=True, metavar="REV", help="the revision to restore from")
     sub.add_argument("--person", default=_user(), help="who restores (default: %(default)s)")
     sub.add_argument("--party", default="", help="the Party they act for, if any")
+    sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.set_defaults(run=cmd_restore)
 
     sub = subparsers.add_parser(
@@ -145,6 +153,7 @@ def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     sub.add_argument("--label", help="the new revision's label (default Rev.N)")
     sub.add_argument("--base-label", help="label of the first revision, if one is cut")
     sub.add_argument("--author", default=_user(), help="who loads it (default: %(default)s)")
+    sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.set_defaults(run=cmd_import_revision)
 
 
@@ -182,8 +191,10 @@ def cmd_revisions(args: argparse.Namespace, reporter: Any) -> int:
 
 def cmd_revise(args: argparse.Namespace, reporter: Any) -> int:
     with _store(args) as store:
+        _refuse_if_served(store, args, reporter)
         revision = _call(hs.cut_revision, store, args.text, label=args.label, author=args.author)
         _record_revision(store, args.text, revision, person=args.author)
+        hs.refresh_history(store, args.text)
     reporter.progress(
         f"revision {revision.number} {revision.label!r}: "
         f"{revision.statistics.get('brackets', 0)} brackets, "
@@ -273,6 +284,7 @@ def cmd_diff(args: argparse.Namespace, reporter: Any) -> int:
 
 def cmd_restore(args: argparse.Namespace, reporter: Any) -> int:
     with _store(args) as store:
+        _refuse_if_served(store, args, reporter)
         clause = _clause(store, args.text, args.clause)
         ids = _call(
             hs.restore,
@@ -284,6 +296,7 @@ def cmd_restore(args: argparse.Namespace, reporter: Any) -> int:
             party=args.party,
         )
         now = hs.text_at(store, args.text)
+        hs.refresh_history(store, args.text)
         if ids:
             from travaux.audit_command import AuditAction, record_from_cli
 
@@ -310,6 +323,7 @@ def cmd_import_revision(args: argparse.Namespace, reporter: Any) -> int:
     path = Path(args.file)
     source = cli.read_source(path)
     with _store(args) as store:
+        _refuse_if_served(store, args, reporter, text_id=args.into)
         reporter.progress(f"loading {path} into {args.into} … ", end="")
         try:
             loaded = _call(
@@ -328,6 +342,7 @@ def cmd_import_revision(args: argparse.Namespace, reporter: Any) -> int:
         if loaded.base is not None:
             _record_revision(store, args.into, loaded.base, person=args.author)
         _record_revision(store, args.into, loaded.revision, person=args.author, file=path.name)
+        hs.refresh_history(store, args.into)
     counts = loaded.report.counts()
     reporter.progress(
         f"done: {counts['matched']} clauses continued ({counts['moved']} moved, "
@@ -363,6 +378,65 @@ def _record_revision(
         target=revision.label,
         detail=detail,
     )
+
+
+def _refuse_if_served(
+    store: Any, args: argparse.Namespace, reporter: Any, *, text_id: str = ""
+) -> None:
+    """These commands append to the text's log directly. A running server that has the
+    text open in a room would not see the change (its clients would not, until they
+    reload) and a snapshot it writes later could leave the change out of what loads. So
+    when a server has the database open, refuse, unless --force."""
+    servers = serving_processes(store)
+    if not servers:
+        return
+    text_id = text_id or args.text
+    if args.force:
+        reporter.note(
+            f"a server is using this database ({servers[0]}); writing all the same "
+            "(--force): if it has this text open, its clients see the change only after "
+            "it reloads the text"
+        )
+        return
+    from travaux import cli
+
+    raise cli.CommandError(
+        f"a server is using this database ({'; '.join(servers)}). Make the change through "
+        f"it, so that everyone editing sees it: POST /api/texts/{text_id}/revisions "
+        f"(revise), …/clauses/CLAUSE/restore (restore), …/revisions/import "
+        "(import-revision). If no server has this text open, add --force.",
+        EXIT_SERVED,
+    )
+
+
+def serving_processes(store: Any) -> list[str]:
+    """Server processes (`travaux serve`, uvicorn …) other than this one that have the
+    store's SQLite database open, as "pid N: command line". Read from /proc (Linux); []
+    where there is none, and for other databases (a server cannot be told there from the
+    command line's own connections: see docs/HISTORY.md)."""
+    database = store.url.database if store.engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or not os.path.isdir("/proc"):
+        return []
+    path = os.path.realpath(database)
+    watched = {path, f"{path}-wal", f"{path}-shm"}
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            targets = {os.readlink(fd.path) for fd in os.scandir(f"/proc/{entry.name}/fd")}
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                argv = [a.decode(errors="replace") for a in cmdline.read().split(b"\0") if a]
+        except OSError:  # gone, or not ours to look at
+            continue
+        if targets & watched and _is_server(argv):
+            found.append(f"pid {entry.name}: {' '.join(argv)[:160]}")
+    return found
+
+
+def _is_server(argv: list[str]) -> bool:
+    names = [os.path.basename(a) for a in argv[:3]]
+    return "serve" in argv or any(n.startswith(SERVER_PROGRAMS) for n in names)
 
 
 def _entry_line(entry: HistoryEntry) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import start_server
+
 FIRST = """\
 ## Article 1 *(purpose)*
 
@@ -153,6 +155,34 @@ def test_a_restore_is_a_new_change_in_the_history(
     assert restored.stdout.strip() == "1. Parties [shall][should] take action."
     history = run("history", text_id, "Article 1.1", "--kind", "restored", data_dir=data)
     assert "restored" in history.stdout and "Secretariat" in history.stdout
+
+
+def test_writing_is_refused_while_a_server_uses_the_database(
+    stored: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    data = copy_of(stored, tmp_path)
+    text_id = stored[1]
+    server = start_server(f"sqlite:///{data / 'travaux.sqlite3'}", tmp_path)
+    try:
+        for args in [
+            ("revise", text_id, "--label", "Rev.3"),
+            ("restore", text_id, "Article 1.1", "--to", "Rev.1"),
+            ("import-revision", str(stored[0] / "later.md"), "--into", text_id),
+        ]:
+            refused = run(*args, data_dir=data)
+            assert refused.returncode == 4, refused.stderr
+            assert "a server is using this database" in refused.stderr
+            assert f"pid {server.process.pid}" in refused.stderr
+            assert f"/api/texts/{text_id}/" in refused.stderr
+        listed = run("revisions", text_id, "--json", data_dir=data)  # reading is fine
+        assert len(json.loads(listed.stdout)["revisions"]) == 2
+        forced = run("revise", text_id, "--label", "Rev.3", "--force", data_dir=data)
+        assert forced.returncode == 0, forced.stderr
+        assert "writing all the same (--force)" in forced.stderr
+    finally:
+        server.stop()
+    after = run("revise", text_id, "--label", "Rev.4", data_dir=data)
+    assert after.returncode == 0, after.stderr
 
 
 def test_errors_say_what_went_wrong(stored: tuple[Path, str, str]) -> None:

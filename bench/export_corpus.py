@@ -5,6 +5,8 @@
 Prints, per format and mode, the best and median of N runs of a whole export (text in
 memory → bytes), plus the AKN schema validation and the two importers for reference.
 The target is under 1 s for each export. `--all` measures every file of the corpus.
+`--negotiated` first plays a negotiation on the text (`tests.exporters.samples.negotiate`:
+Parties, proposals, statuses, deleted clauses), so the records are exported too.
 """
 
 from __future__ import annotations
@@ -48,8 +50,14 @@ def timed(action: Callable[[], T], runs: int) -> tuple[float, float, T]:
     return min(times), statistics.median(times), result
 
 
-def measure(name: str, runs: int) -> list[tuple[str, float, float, int, bool]]:
+def measure(
+    name: str, runs: int, negotiated: bool = False
+) -> list[tuple[str, float, float, int, bool]]:
     text = import_markdown((COP21 / name).read_text("utf-8")).text
+    if negotiated:
+        from tests.exporters.samples import negotiate
+
+        negotiate(text)
     following = NEXT.get(name)
     later = import_markdown((COP21 / following).read_text("utf-8")).text if following else text
     cases: list[tuple[str, Callable[[], bytes], bool]] = [
@@ -90,13 +98,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--file", default="draft-agreement-23-oct-2015.md")
     parser.add_argument("--all", action="store_true", help="every file of the corpus")
+    parser.add_argument("--negotiated", action="store_true", help="play a negotiation first")
     args = parser.parse_args()
     names = COP21_FILES if args.all else (args.file,)
     slow = False
     for name in names:
         print(f"\n{name} — best and median of {args.runs} runs")
         print(f"{'export':<44} {'best':>8} {'median':>8} {'bytes':>10}  target")
-        for label, best, median, size, is_export in measure(name, args.runs):
+        for label, best, median, size, is_export in measure(name, args.runs, args.negotiated):
             verdict = ("ok" if best < TARGET else "SLOW") if is_export else ""
             slow = slow or verdict == "SLOW"
             shown = f"{size:>10,}" if size else f"{'':>10}"

@@ -423,9 +423,11 @@ def _removed(outline: Outline) -> list[RemovedClause]:
 
 
 def _bracket_records(text: NegotiationText) -> dict[str, dict[str, str]]:
-    return {
-        b.id: {key: str(b.map.get(key) or "") for key in BRACKET_FIELDS} for b in text.brackets()
-    }
+    found: dict[str, dict[str, str]] = {}
+    for bracket in text.brackets():
+        raw = bracket.map.to_py()  # one read of the record, not one per field
+        found[bracket.id] = {key: str(raw.get(key) or "") for key in BRACKET_FIELDS}
+    return found
 
 
 def _proposals(text: NegotiationText) -> list[ProposalInfo]:

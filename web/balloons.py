@@ -271,6 +271,8 @@ async def _change(
         raise ApiError(409, str(error)) from None
     except KeyError as error:
         raise ApiError(404, str(error.args[0]) if error.args else "not found") from None
+    except (ValueError, IndexError) as error:  # an unknown Party, a position off the clause
+        raise ApiError(422, str(error)) from None
     rooms: Rooms = request.app.state.rooms
     sender = _sender(rooms, None, make_origin("server", action="balloon"))
     try:

@@ -57,6 +57,9 @@ def test_bad_requests_say_what_is_wrong(eu: TestClient, store: Store, demo: Demo
     assert bad_scope.status_code == 422 and "names no balloon scope" in bad_scope.json()["error"]
     no_words = eu.post(url, json={"clause": clause, "at": 0, "words": " ", "scope": "all"})
     assert no_words.status_code == 409 and "needs words" in no_words.json()["error"]
+    stranger = {"clause": clause, "at": 0, "words": "x", "scope": "parties:ATLANTIS"}
+    unknown_party = eu.post(url, json=stranger)
+    assert unknown_party.status_code == 422 and "ATLANTIS" in unknown_party.json()["error"]
     unknown = eu.delete(f"{url}/tb000000000000")
     assert unknown.status_code == 404
     assert (

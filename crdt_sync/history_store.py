@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pycrdt import Doc
@@ -261,11 +261,34 @@ def get_revision(store: Store, text_id: str, ref: str | int) -> Revision:
 
 
 def open_state(store: Store, text_id: str, ref: str) -> tuple[str, NegotiationText]:
-    """A revision (by label or number) or "now": its name and a detached copy of it."""
+    """A revision (by label or number), "now", or a point in time (ISO 8601, UTC unless
+    it says otherwise: the text as of the last change made by then): its name and a
+    detached copy of the text then."""
     if ref.strip().lower() == NOW:
         return NOW, text_at(store, text_id)
-    revision = get_revision(store, text_id, ref)
+    try:
+        revision = get_revision(store, text_id, ref)
+    except RevisionError:
+        when = _time(ref)
+        if when is None:
+            raise
+        up_to = update_id_at(store, text_id, when)
+        if not up_to:
+            raise RevisionError(f"the text did not exist yet at {when.isoformat()}") from None
+        return when.isoformat(), text_at(store, text_id, up_to=up_to)
     return revision.label, revision.open()
+
+
+def _time(ref: str) -> datetime | None:
+    """`ref` as an ISO 8601 time, if it is one (a date alone is its midnight, UTC)."""
+    text = ref.strip()
+    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def verify_revisions(store: Store, text_id: str) -> list[Problem]:

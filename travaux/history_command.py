@@ -5,7 +5,7 @@ later draft loaded as the next revision of a text.
     travaux revise TEXT [--label L] [--author NAME]
     travaux history TEXT CLAUSE [--party P] [--person X] [--kind K] [--since T] [--until T]
                                 [--subtree] [--at REV] [--json]
-    travaux diff TEXT A B [--clause C] [--side-by-side] [--json]     (A, B: revision or "now")
+    travaux diff TEXT A B [--clause C] [--side-by-side] [--json]  (A, B: revision, now, time)
     travaux restore TEXT CLAUSE --to REV [--person X] [--party P]
     travaux import-revision FILE --into TEXT [--label L] [--base-label L] [--author NAME]
 
@@ -103,7 +103,12 @@ def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     sub.add_argument("--since", help="from this time (ISO 8601, UTC unless given)")
     sub.add_argument("--until", help="up to this time (ISO 8601)")
     sub.add_argument("--subtree", action="store_true", help="include the clauses under it")
-    sub.add_argument("--at", metavar="REV", help="instead, print the clause as it stood then")
+    sub.add_argument(
+        "--at",
+        metavar="REV",
+        help="instead, print the clause as it stood then (a revision, or a time such as "
+        '"2015-12-09T21:30")',
+    )
     sub.add_argument("--json", action="store_true", help="print JSON")
     sub.set_defaults(run=cmd_history)
 
@@ -113,7 +118,8 @@ def add_history_parsers(subparsers: Any, parents: Sequence[argparse.ArgumentPars
         help="word-level differences between two revisions (or now)",
         description="Compare two states of a text, word by word within clauses; clauses "
         "added, deleted, moved and renumbered are reported as such. A and B are revision "
-        'labels or numbers, or "now".',
+        'labels or numbers, "now", or times (ISO 8601: the text as of the last change made '
+        "by then).",
     )
     sub.add_argument("text", **text)
     sub.add_argument("old", metavar="A")

@@ -3,11 +3,16 @@
     GET  /api/texts/{id}/revisions                     the revisions, oldest first
     POST /api/texts/{id}/revisions                     cut the next one {"label"}
     GET  /api/texts/{id}/revisions/{rev}               one revision, with its text
+    GET  /api/texts/{id}/revisions/{rev}/export        as a file: ?format=akn|docx
+                                                       ?mode=clean|negotiation|redline
+                                                       ?from=REV (redline) ?keep_brackets=1
     GET  /api/texts/{id}/verification                  is the hash chain intact?
     GET  /api/texts/{id}/clauses/{clause}/history      ?party ?person ?kind ?since ?until
                                                        ?subtree=1 ?limit
-    GET  /api/texts/{id}/clauses/{clause}/at           ?revision=REV (or "now") ?subtree=1
-    GET  /api/texts/{id}/diff                          ?from=A &to=B (revisions or "now")
+    GET  /api/texts/{id}/clauses/{clause}/at           ?at=REV (a revision, "now" or an
+                                                       ISO time; also ?revision=) ?subtree=1
+    GET  /api/texts/{id}/diff                          ?from=A &to=B (revisions, "now" or
+                                                       ISO times)
                                                        ?clause=C ?all=1
     POST /api/texts/{id}/clauses/{clause}/restore      {"to": REV}
     POST /api/texts/{id}/revisions/import              a later draft (text/markdown, or
@@ -15,10 +20,11 @@
                                                        ?label ?base_label
 
 A clause is named by its id or a citation ("Article 2", "2.1(a)"). Reading needs the
-`read` right in the text's negotiation, a restore `edit`, cutting a revision or loading a
-later draft `decide` (`web.auth.member`); the person signed in is the revision's author and
-the restore's, and both are written to the audit log. Errors are JSON `{"error": …, "detail": …}`
-(`web.errors`). The store is `request.app.state.store`.
+`read` right in the text's negotiation, exporting a revision `export`, a restore `edit`,
+cutting a revision or loading a later draft `decide` (`web.auth.member`); the person
+signed in is the revision's author and the restore's, and every one of these acts is
+written to the audit log. Errors are JSON `{"error": …, "detail": …}` (`web.errors`).
+The store is `request.app.state.store`.
 
 Changes (a revision's label, a restore, a later draft's edits) go through the text's room
 when the app runs rooms (`request.app.state.rooms`), as any client's edit does: judged
@@ -53,8 +59,14 @@ from drafting.revisions import NOW, Revision, RevisionError, default_label, labe
 from drafting.schema import NegotiationText
 from drafting.views import bracketed_text, clean_text
 from drafting.vocabulary import Capability
+from exporters.akn import export_akn
+from exporters.document import ExportError, OpenBracketsError
+from exporters.docx import export_docx
+from exporters.frbr import slug
+from exporters.redline import export_redline
 from web.auth import audit, identify, member, origin_of
 from web.errors import ApiError
+from web.exports import MEDIA_TYPES, MODES, SUFFIXES
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DRAFT_BYTES = 8 * 1024 * 1024  # the COP21 drafts are 60-120 KB
@@ -270,6 +282,64 @@ async def get_revision(request: Request) -> Response:
 
 
 @_json_errors
+async def export_revision(request: Request) -> Response:
+    """A revision as a file, as `GET /api/texts/{id}/export` makes one of the text as it
+    stands (`web.exports`); a redline compares revision (or time, or "now") `from` with
+    this revision."""
+    text_id, ref = request.path_params["text_id"], request.path_params["revision"]
+    membership = await member(request, text_id, Capability.EXPORT, doing="export a revision")
+    query = request.query_params
+    unknown = sorted(set(query) - {"format", "mode", "language", "keep_brackets", "from"})
+    if unknown:
+        raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}", {"unknown": unknown})
+    fmt, mode = query.get("format", ""), query.get("mode", "negotiation")
+    if fmt not in MEDIA_TYPES:
+        raise ApiError(400, "format must be akn or docx", {"format": fmt or None})
+    if mode not in MODES:
+        raise ApiError(400, "mode must be clean, negotiation or redline", {"mode": mode})
+    if mode == "redline" and (fmt != "docx" or not query.get("from")):
+        raise ApiError(400, "a redline is a Word document from an earlier state: "
+                       "format=docx&mode=redline&from=REV")  # fmt: skip
+    store = _store(request)
+    language = query.get("language") or None
+
+    def make() -> tuple[bytes, str, str]:
+        revision = hs.get_revision(store, text_id, ref)
+        text = revision.open()
+        try:
+            if mode == "redline":
+                _, before = hs.open_state(store, text_id, query["from"])
+                return export_redline(before, text, language=language), text.title, revision.label
+            exporter = export_akn if fmt == "akn" else export_docx
+            keep = _flag(query.get("keep_brackets"))
+            data = exporter(text, mode, keep_brackets=keep, language=language)
+            return data, text.title, revision.label
+        except OpenBracketsError as error:
+            detail = {
+                "open_brackets": [
+                    {"clause": b.clause, "label": b.label, "kind": b.kind, "words": b.words}
+                    for b in error.open_brackets
+                ],
+                "hint": "keep_brackets=1 exports them as brackets",
+            }
+            raise ApiError(409, error.headline, detail) from None
+        except ExportError as error:
+            raise ApiError(400, str(error), None) from None
+
+    data, title, label = await run_in_threadpool(make)
+    detail = {"format": fmt, "mode": mode, "text": text_id, "revision": label}
+    if mode == "redline":
+        detail["from"] = query["from"]
+    await audit(request, "export", membership=membership, text_id=text_id, detail=detail)
+    name = f"{slug(title, 'text')}-{slug(label, 'revision')}-{mode}.{SUFFIXES[fmt]}"
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@_json_errors
 async def verification(request: Request) -> Response:
     text_id = request.path_params["text_id"]
     await member(request, text_id, Capability.READ)
@@ -328,7 +398,8 @@ async def clause_at(request: Request) -> Response:
     text_id = request.path_params["text_id"]
     await member(request, text_id, Capability.READ)
     clause = await _clause(request, text_id)
-    ref = request.query_params.get("revision", NOW)
+    query = request.query_params
+    ref = query.get("at") or query.get("revision") or NOW
     name, then = await run_in_threadpool(hs.open_state, _store(request), text_id, ref)
     if not then.has_clause(clause):
         raise ApiError(404, f"clause {clause!r} did not exist in {name}", {"revision": name})
@@ -551,6 +622,7 @@ routes = [
     Route("/api/texts/{text_id}/revisions", cut_revision, methods=["POST"]),
     Route("/api/texts/{text_id}/revisions/import", import_revision, methods=["POST"]),
     Route("/api/texts/{text_id}/revisions/{revision}", get_revision, methods=["GET"]),
+    Route("/api/texts/{text_id}/revisions/{revision}/export", export_revision, methods=["GET"]),
     Route("/api/texts/{text_id}/verification", verification, methods=["GET"]),
     Route("/api/texts/{text_id}/clauses/{clause}/history", clause_history, methods=["GET"]),
     Route("/api/texts/{text_id}/clauses/{clause}/at", clause_at, methods=["GET"]),

@@ -139,6 +139,8 @@ def test_a_diff_between_revisions_in_a_terminal_and_as_json(
     assert "Article 1 › 3.  [added]" in shown.stdout
     assert "report{+ [every year]+}." in shown.stdout
 
+    since = run("diff", text_id, "2000-01-01", "now", data_dir=data)  # a time: before it all
+    assert since.returncode == 2 and "did not exist yet" in since.stderr
     one = run("diff", text_id, "1", "now", "--clause", "Article 1.2", "--json", data_dir=data)
     as_json = json.loads(one.stdout)
     assert (as_json["from"], as_json["to"]) == ("Rev.1", "now")

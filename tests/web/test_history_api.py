@@ -279,6 +279,62 @@ def test_a_draft_that_cannot_be_loaded_writes_nothing(client: TestClient, text_i
     assert [r["label"] for r in revisions] == ["Rev.1"]
 
 
+def test_a_revision_is_exported_as_a_file_and_as_a_redline(
+    client: TestClient, legal: TestClient, observer: TestClient, store: Store, text_id: str
+) -> None:
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+    edit(store, text_id, "connection:ana", 0, "All ")
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.2"})
+    edit(store, text_id, "connection:ana", 0, "Now ")  # after Rev.2: not in its files
+
+    url = f"/api/texts/{text_id}/revisions/Rev.1/export"
+    akn = legal.get(url, params={"format": "akn"})
+    assert akn.status_code == 200, akn.text
+    assert akn.headers["content-type"].startswith("application/akn+xml")
+    assert b"take action" in akn.content and b"All " not in akn.content
+    assert "rev-1-negotiation.xml" in akn.headers["content-disposition"]
+    redline = legal.get(
+        f"/api/texts/{text_id}/revisions/Rev.2/export",
+        params={"format": "docx", "mode": "redline", "from": "Rev.1"},
+    )
+    assert redline.status_code == 200 and redline.content[:2] == b"PK"  # a Word file
+    clean = legal.get(url, params={"format": "docx", "mode": "clean"})
+    assert clean.status_code == 409 and clean.json()["detail"]["open_brackets"]
+    assert observer.get(url, params={"format": "akn"}).status_code == 403
+    assert legal.get(url, params={"format": "pdf"}).status_code == 400
+    assert legal.get(url, params={"format": "docx", "mode": "redline"}).status_code == 400
+    missing = legal.get(f"/api/texts/{text_id}/revisions/Rev.9/export?format=akn")
+    assert missing.status_code == 409 and "no revision 'Rev.9'" in missing.json()["error"]
+    exported = AuditLog(store).entries(actions={"export"})
+    assert [(e.person, e.detail["revision"], e.detail["mode"]) for e in exported] == [
+        ("legal@demo", "Rev.1", "negotiation"),
+        ("legal@demo", "Rev.2", "redline"),
+    ]
+
+
+def test_a_clause_and_the_text_at_any_point_in_time(
+    client: TestClient, store: Store, text_id: str
+) -> None:
+    edit(store, text_id, "connection:ana", 0, "All ")
+    with store.engine.begin() as conn:  # the import in 2015, the edit in 2016
+        conn.execute(sql("UPDATE updates SET created = '2015-12-09 21:00:00.000000'"))
+        last = conn.execute(sql("SELECT max(id) FROM updates")).scalar()
+        conn.execute(
+            sql("UPDATE updates SET created = '2016-04-22 10:00:00.000000' WHERE id = :id"),
+            {"id": last},
+        )
+    url = f"/api/texts/{text_id}/clauses/Article 1.1/at"
+    then = client.get(url, params={"at": "2015-12-31"}).json()
+    assert then["words"] == "1. Parties [shall][should] take action."
+    assert then["revision"] == "2015-12-31T00:00:00+00:00"
+    now = client.get(url, params={"at": "2016-05-01T12:00Z"}).json()
+    assert now["words"] == "1. All Parties [shall][should] take action."
+    early = client.get(url, params={"at": "2015-01-01"})
+    assert early.status_code == 409 and "did not exist yet" in early.json()["error"]
+    diff = client.get(f"/api/texts/{text_id}/diff", params={"from": "2015-12-31", "to": "now"})
+    assert diff.json()["counts"]["words"] == 1
+
+
 def test_history_is_indexed_in_the_background_as_clients_type(
     client: TestClient, app_client: TestClient, store: Store, text_id: str
 ) -> None:

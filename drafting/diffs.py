@@ -282,6 +282,7 @@ class ClauseDiff:
             "changes": list(self.changes),
             "ops": [list(op) for op in self.ops],
             "inline": inline(self.ops),
+            "side_by_side": dict(zip(("old", "new"), side_by_side(self.ops), strict=True)),
         }
 
 

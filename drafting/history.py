@@ -175,7 +175,7 @@ class HistoryEntry:
         return word_diff(self.words_before, self.words_after)
 
     def to_json(self) -> dict[str, Any]:
-        from drafting.diffs import inline
+        from drafting.diffs import inline, side_by_side
 
         ops = self.ops()
         return {
@@ -195,6 +195,7 @@ class HistoryEntry:
             "words_after": self.words_after,
             "ops": [list(op) for op in ops],
             "inline": inline(ops),
+            "side_by_side": dict(zip(("old", "new"), side_by_side(ops), strict=True)),
             "detail": {k: v for k, v in self.detail.items() if not k.startswith("_")},
         }
 

@@ -136,6 +136,10 @@ def test_a_clause_as_it_stood_and_a_diff_between_revisions(
     [changed] = diff["clauses"]
     assert changed["reference"] == "Article 1 › 1."
     assert changed["ops"][0] == ["insert", "All "]
+    assert changed["side_by_side"] == {
+        "old": "Parties [shall][should] take action.",
+        "new": "{+All +}Parties [shall][should] take action.",
+    }
     assert client.get(f"/api/texts/{text_id}/diff?from=Rev.1").status_code == 400
     assert client.get(f"/api/texts/{text_id}/diff?from=Rev.7&to=now").status_code == 409
 

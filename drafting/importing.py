@@ -63,6 +63,21 @@ def import_markdown(source: str) -> ImportResult:
     return build(parse_markdown(source))
 
 
+def document_kind(name: str, data: bytes) -> str | None:
+    """"docx" or "akn" (by the file's name or content), None for Markdown / plain text."""
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf").lstrip()
+    if suffix == "docx" or data[:4] == b"PK\x03\x04":
+        return "docx"
+    if suffix in ("xml", "akn") or (head.startswith(b"<") and b"akomaNtoso" in head):
+        return "akn"
+    return None
+
+
+def is_document_file(name: str, data: bytes) -> bool:
+    return document_kind(name, data) is not None
+
+
 def import_bytes(name: str, data: bytes) -> ImportResult:
     """Any file Travaux reads, by its name and content: Word (.docx, or a zip), Akoma
     Ntoso (.xml, .akn, or XML with an <akomaNtoso> root), else UTF-8 Markdown / text.
@@ -70,11 +85,10 @@ def import_bytes(name: str, data: bytes) -> ImportResult:
     from drafting.importers.akn import read_akn
     from drafting.importers.docx import parse_docx
 
-    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf").lstrip()
-    if suffix == "docx" or data[:4] == b"PK\x03\x04":
+    kind = document_kind(name, data)
+    if kind == "docx":
         return build(parse_docx(bytes(data)))
-    if suffix in ("xml", "akn") or (head.startswith(b"<") and b"akomaNtoso" in head):
+    if kind == "akn":
         source = read_akn(bytes(data))
         return build(source.parsed, language=source.language)
     try:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from crdt_sync.store import DATA_DIR_ENV, Store, StoreError, UnknownText, display_url
 from drafting.importers.parsed import SourceError
-from drafting.importing import ImportResult, import_markdown
+from drafting.importing import ImportResult, import_bytes, import_markdown, is_document_file
 from drafting.schema import NegotiationText
 from drafting.statistics import statistics
 from drafting.views import CleanRule, bracketed_text, clean_text
@@ -70,16 +70,24 @@ class Reporter:
 
 
 # -- reading texts ------------------------------------------------------------------------
-def read_source(path: Path) -> str:
-    """The file's text, or a CommandError saying why it cannot be read."""
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, or a CommandError saying why it cannot be read."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise CommandError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CommandError(f"{path}: is a directory, not a text file") from None
     except OSError as error:
         raise CommandError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+def read_source(path: Path) -> str:
+    """The file's text, or a CommandError saying why it cannot be read."""
+    return decode_source(path, read_bytes(path))
+
+
+def decode_source(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")  # a byte-order mark from Windows editors is fine
     except UnicodeDecodeError as error:
@@ -92,11 +100,14 @@ def read_source(path: Path) -> str:
 
 
 def import_file(path: Path, reporter: Reporter) -> ImportResult:
-    source = read_source(path)
+    """A Markdown draft, a Word file or an Akoma Ntoso file, as a new text."""
+    data = read_bytes(path)
+    document = is_document_file(path.name, data)
+    source = None if document else decode_source(path, data)  # a precise UTF-8 error
     reporter.progress(f"importing {path} … ", end="")
     started = time.perf_counter()
     try:
-        result = import_markdown(source)
+        result = import_markdown(source) if source is not None else import_bytes(path.name, data)
     except SourceError as error:
         reporter.progress("failed")
         raise CommandError(f"{path}: {error}") from None

@@ -38,7 +38,7 @@ from crdt_sync.connection import Limits
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, TextInfo, UnknownText
 from drafting.importers.parsed import SourceError
-from drafting.importing import ImportResult, import_markdown
+from drafting.importing import ImportResult, import_bytes, import_markdown, is_document_file
 from drafting.parties import register_party
 from drafting.schema import NegotiationText
 from drafting.statistics import statistics
@@ -68,6 +68,13 @@ from web.throttle import SignInThrottle
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the longest COP21 draft is 121 KB
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
+# Raw uploads of the other formats Travaux reads (their names come from the type).
+DOCUMENT_TYPES = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "upload.docx",
+    "application/akn+xml": "upload.xml",
+    "application/xml": "upload.xml",
+    "text/xml": "upload.xml",
+}
 DEMO_TEXT = Path(__file__).parent / "demo" / "demo-text.md"
 
 
@@ -265,9 +272,13 @@ class TextsApi:
             request, negotiation_id, Capability.STRUCTURE, doing="import texts"
         )
         name, data = await self._upload(request)
-        source = _decode(name, data)
+        # Word and Akoma Ntoso files by name or content; anything else is Markdown text.
+        source = None if is_document_file(name, data) else _decode(name, data)
         try:
-            result = await run_in_threadpool(import_markdown, source)
+            if source is None:
+                result = await run_in_threadpool(import_bytes, name, data)
+            else:
+                result = await run_in_threadpool(import_markdown, source)
         except SourceError as error:
             raise ApiError(
                 422,
@@ -307,20 +318,18 @@ class TextsApi:
         if declared.isdigit() and int(declared) > self.max_upload_bytes:
             raise self._too_large()
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in (*MARKDOWN_TYPES, "multipart/form-data"):
+        accepted = [*MARKDOWN_TYPES, *DOCUMENT_TYPES, "multipart/form-data"]
+        if media_type not in accepted:
             raise ApiError(
                 415,
-                "send the text as text/markdown (the raw file) or as multipart/form-data "
-                "with a field named 'file'",
-                {
-                    "content_type": media_type or None,
-                    "accepted": [*MARKDOWN_TYPES, "multipart/form-data"],
-                },
+                "send the text as the raw file (Markdown, .docx or Akoma Ntoso XML) or as "
+                "multipart/form-data with a field named 'file'",
+                {"content_type": media_type or None, "accepted": accepted},
             )
         # The length header may be absent (chunked) or wrong: count what really arrives.
         body = await self._read_limited(request)
         if media_type != "multipart/form-data":
-            return "the text", body
+            return DOCUMENT_TYPES.get(media_type, "the text"), body
         replay = Request(request.scope, _replay(body))
         form = await replay.form(max_files=1, max_fields=20, max_part_size=self.max_upload_bytes)
         upload = form.get("file")

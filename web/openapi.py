@@ -399,19 +399,30 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                 },
                 "post": {
                     "operationId": "importText",
-                    "summary": "Import a text in UNFCCC-style Markdown into a negotiation "
-                    "(needs the structure right there)",
+                    "summary": "Import a text (UNFCCC-style Markdown, a .docx or an Akoma Ntoso "
+                    "file) into a negotiation (needs the structure right there)",
                     "parameters": [
                         _query("negotiation", "the negotiation the text is for", required=True),
                         _CSRF,
                     ],
                     "requestBody": {
                         "required": True,
-                        "description": f"The Markdown source (UTF-8), at most {max_upload_bytes} "
-                        "bytes: raw, or as the field 'file' of a form.",
+                        "description": f"The Markdown source (UTF-8), a Word file or an Akoma "
+                        f"Ntoso file, at most {max_upload_bytes} bytes: raw, or as the field "
+                        "'file' of a form (the format is told by the file's name or content).",
                         "content": {
                             "text/markdown": markdown,
                             "text/plain": markdown,
+                            **{
+                                media: {"schema": {"type": "string", "format": "binary"}}
+                                for media in (
+                                    "application/vnd.openxmlformats-officedocument."
+                                    "wordprocessingml.document",
+                                    "application/akn+xml",
+                                    "application/xml",
+                                    "text/xml",
+                                )
+                            },
                             "multipart/form-data": {
                                 "schema": {
                                     "type": "object",
@@ -443,7 +454,7 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                             ),
                             "404": _error("No such negotiation, or not one of yours"),
                             "413": _error("Larger than the server accepts"),
-                            "415": _error("Neither text/markdown, text/plain nor a form"),
+                            "415": _error("Not Markdown, Word, Akoma Ntoso nor a form"),
                             "422": _error("Not readable as a negotiation text (line and column)"),
                         }
                     ),

@@ -165,3 +165,22 @@ def test_a_real_draft_imports_with_its_warnings(tmp_path: Path) -> None:
     assert f"{source}:" in result.stderr and ": warning: " in result.stderr
     stats = travaux("stats", result.stdout.strip(), "--json", data_dir=tmp_path)
     assert json.loads(stats.stdout)["articles"] >= 20
+
+
+@pytest.mark.parametrize("suffix", ["docx", "xml"])
+def test_a_word_or_akoma_ntoso_file_imports_like_a_markdown_draft(
+    tmp_path: Path, demo_id: str, suffix: str
+) -> None:
+    exported = tmp_path / f"demo.{suffix}"
+    fmt = "docx" if suffix == "docx" else "akn"
+    made = travaux("export", demo_id, "--format", fmt, "-o", str(exported), data_dir=tmp_path)
+    assert made.returncode == 0, made.stderr
+
+    result = travaux("import", str(exported), data_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    shown = [
+        travaux("show", text_id, "--bracketed", data_dir=tmp_path).stdout
+        for text_id in (demo_id, result.stdout.strip())
+    ]
+    assert shown[0] == shown[1] and "[" in shown[0]

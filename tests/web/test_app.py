@@ -112,7 +112,7 @@ def test_an_unknown_path_and_a_wrong_method_are_json_errors(chair: TestClient) -
     [
         (b"", "text/markdown", 400, "is empty"),
         (b"## Preamble\n\nR\xe9affirmant\n", "text/markdown", 400, "line 3, column 2"),
-        (b'{"title": "x"}', "application/json", 415, "send the text as text/markdown"),
+        (b'{"title": "x"}', "application/json", 415, "send the text as the raw file"),
         (b"x" * (64 * 1024 + 1), "text/markdown", 413, "larger than"),
     ],
 )
@@ -200,3 +200,23 @@ def test_the_home_page_shows_who_is_signed_in_and_the_texts_they_may_open(
 
 def _markdown() -> dict[str, str]:
     return {"content-type": "text/markdown"}
+
+
+@pytest.mark.parametrize("fmt", ["docx", "akn"])
+def test_a_word_or_akoma_ntoso_export_imports_back_as_a_new_text(
+    chair: TestClient, store: Store, demo: DemoNegotiation, fmt: str
+) -> None:
+    exported = chair.get(f"/api/texts/{demo.text_id}/export?format={fmt}&mode=negotiation")
+    assert exported.status_code == 200, exported.text
+    name = f"demo.{'docx' if fmt == 'docx' else 'xml'}"
+
+    response = chair.post(IMPORT, files={"file": (name, exported.content)})
+
+    assert response.status_code == 201, response.text
+    original = chair.get(f"/api/texts/{demo.text_id}").json()
+    imported = chair.get(response.json()["url"]).json()
+    assert imported["bracketed"] == original["bracketed"]
+    # The raw file works too, named by its media type.
+    media = exported.headers["content-type"].split(";")[0]
+    raw = chair.post(IMPORT, content=exported.content, headers={"content-type": media})
+    assert raw.status_code == 201, raw.text

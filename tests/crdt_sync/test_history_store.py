@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +37,7 @@ from crdt_sync.history_store import (
 from crdt_sync.store import Store, UnknownText
 from drafting.brackets import bracket_span
 from drafting.clauses import add_clause, insert_words, set_status, words_of
+from drafting.diffs import diff_texts, find_clause
 from drafting.history import make_origin, recording
 from drafting.importing import import_markdown
 from drafting.parties import register_party
@@ -432,3 +435,47 @@ def test_a_draft_under_a_label_in_use_writes_nothing(store: Store, drafting: Dra
     with pytest.raises(RevisionError, match=r"already labelled 'Rev\.1'"):
         load_draft(store, drafting.id, AFTER, label="Rev.1")
     assert store.update_count(drafting.id) == count
+
+
+def test_the_paris_agreement_four_drafts_through_the_store(tmp_path: Path, cop21_dir: Path) -> None:
+    """What docs/HISTORY.md runs with the CLI: 23 Oct imported, the three later drafts
+    loaded into the same text as its next revisions, on a real store."""
+    names = {
+        "23 Oct 2015": "draft-agreement-23-oct-2015.md",
+        "4 Dec 2015": "draft-agreement-4-dec-2015.md",
+        "9 Dec 2015": "draft-agreement-9-dec-2015.md",
+        "12 Dec 2015": "draft-agreement-12-dec-2015.md",
+    }
+    sources = {
+        label: (cop21_dir / name).read_text(encoding="utf-8") for label, name in names.items()
+    }
+    with Store(f"sqlite:///{tmp_path / 'paris.sqlite3'}") as store:
+        first = import_markdown(sources["23 Oct 2015"]).text
+        text_id = store.create_text(
+            first.to_update(), title="Paris", kind="treaty", origin="import"
+        )
+        for n, label in enumerate(list(names)[1:]):
+            base = "23 Oct 2015" if n == 0 else None
+            load_draft(store, text_id, sources[label], label=label, base_label=base, author="Sec")
+
+        revisions = list_revisions(store, text_id)
+        assert [r.label for r in revisions] == list(names)
+        assert verify_revisions(store, text_id) == []
+        brackets = [r.statistics["brackets"] for r in revisions]
+        assert brackets == sorted(brackets, reverse=True) and brackets[-1] == 0
+        for revision in revisions:  # each opens as its draft prints
+            opened = get_revision(store, text_id, revision.label).open()
+            draft = import_markdown(sources[revision.label]).text
+            assert (
+                bracketed_text(opened).split("\n", 1)[1] == bracketed_text(draft).split("\n", 1)[1]
+            )
+
+        goal = find_clause(text_at(store, text_id), "Article 2.1(a)")
+        entries = clause_history(store, text_id, goal)
+        assert [e.detail.get("rev", "") for e in entries] == ["", *list(names)[1:]]
+        assert entries[-1].words_after.startswith("Holding the increase in the global average")
+        assert all(a.words_after == b.words_before for a, b in itertools.pairwise(entries))
+        _, before = open_state(store, text_id, "9 Dec 2015")
+        _, after = open_state(store, text_id, "12 Dec 2015")
+        changed = diff_texts(before, after, clause=goal).changed()
+        assert [c.changes for c in changed if c.clause == goal] == [("words",)]

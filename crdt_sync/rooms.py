@@ -222,7 +222,7 @@ class Rooms:
                 await room.durable()
             room.snapshot()
         await self.committer.stop()
-        await asyncio.sleep(0)  # rooms publish their last commits
+        await asyncio.sleep(0.01)  # rooms publish their last commits (call_soon, twice)
         await self.settle_snapshots()
         await self._write_audit()
         for room in self._rooms.values():

@@ -48,23 +48,33 @@ def best_of(repeat: int, work: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 def keystrokes(
-    text: NegotiationText, clause: str, origins: list[str], burst: int
+    text: NegotiationText, clause: str, origins: list[str], burst: int, *, own_places: bool = False
 ) -> list[tuple[bytes, str]]:
     """CHANGES edits of one clause, as editors send them: one update per keystroke, typing
-    with a few backspaces, the person at the keyboard changing every `burst` keystrokes."""
+    with a few backspaces, the person at the keyboard changing every `burst` keystrokes.
+    They carry on where the previous one stopped, or (`own_places`) each types at a place of
+    their own in the clause, as two people editing it at once do."""
     rng = random.Random(5)
     updates: list[tuple[bytes, str]] = []
-    at = len(words_of(text, clause)) // 2
+    length = len(words_of(text, clause))
+    at = {o: length * (i + 1) // (len(origins) + 1) for i, o in enumerate(origins)}
+    if not own_places:
+        at = dict.fromkeys(origins, length // 2)
     for n in range(CHANGES):
         origin = origins[(n // burst) % len(origins)]
+        here = at[origin]
         with recording(text) as made:
-            if n % 9 == 8 and at > 0:
-                delete_words(text, clause, at - 1, at)
-                at -= 1
+            if n % 9 == 8 and here > 0:
+                delete_words(text, clause, here - 1, here)
+                step = -1
             else:
-                insert_words(text, clause, at, rng.choice("abcdefghij "))
-                at += 1
+                insert_words(text, clause, here, rng.choice("abcdefghij "))
+                step = 1
         updates.extend((u, origin) for u in made)
+        for other, place in at.items():  # the others' places move with the words
+            moves = place > here or (place == here and (step < 0 or other > origin))
+            if other == origin or not own_places or moves:
+                at[other] = place + step
     return updates
 
 
@@ -98,14 +108,14 @@ def stored_log(store: Store, base: bytes, updates: list[tuple[bytes, str]]) -> s
 def history_rows(corpus: Path, repeat: int, db: str | None) -> list[tuple[str, float, float, str]]:
     rows = []
     source = (corpus / "draft-agreement-9-dec-2015.md").read_text(encoding="utf-8")
-    for label, origins, burst in [
-        ("5 people, bursts of 500 keystrokes", [f"connection:{i}" for i in range(5)], 500),
-        ("2 people typing at once, alternating keystrokes", ["connection:a", "connection:b"], 1),
+    for label, origins, burst, own_places in [
+        ("5 people, bursts of 500 keystrokes", [f"connection:{i}" for i in range(5)], 500, False),
+        ("2 people typing at once, each at their place", ["connection:a", "connection:b"], 1, True),
     ]:
         text = import_markdown(source).text
         clause = next(r.id for r in text.clauses() if len(str(r.words)) > 300)
         base = text.to_update()
-        updates = keystrokes(text, clause, origins, burst)
+        updates = keystrokes(text, clause, origins, burst, own_places=own_places)
         colds, firsts, warms, jsons, polls, entries = [], [], [], [], [], 0
         for _ in range(max(1, repeat // 2)):
             with tempfile.TemporaryDirectory() as tmp:

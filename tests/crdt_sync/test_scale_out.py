@@ -82,11 +82,18 @@ class World:
     tokens: dict[str, str]
     servers: list[Server] = field(default_factory=list)
 
-    def start(self, count: int = 1, *, workers: int = 1, redis_url: str | None = None) -> list:
+    def start(
+        self, count: int = 1, *, workers: int = 1, redis_url: str | None = None, **limits: float
+    ) -> list:
         """Start `count` server processes at once; return them once all answer."""
         launched = [
             launch_server(
-                self.db_url, redis_url or self.redis_url, self.prefix, self.tmp, workers=workers
+                self.db_url,
+                redis_url or self.redis_url,
+                self.prefix,
+                self.tmp,
+                workers=workers,
+                limits=limits,
             )
             for _ in range(count)
         ]
@@ -114,12 +121,27 @@ class World:
         with Store(self.db_url) as store:
             return store.update_count(doc_id or self.text_id)
 
+    def snapshots(self, doc_id: str = "") -> int:
+        from sqlalchemy import func, select
+
+        from crdt_sync.models import SnapshotRow
+
+        with Store(self.db_url) as store, store.engine.connect() as conn:
+            query = select(func.count()).where(SnapshotRow.text_id == (doc_id or self.text_id))
+            return conn.scalar(query) or 0
+
     def channel(self, doc_id: str) -> str:
         return f"{self.prefix}:doc:{doc_id}"
 
 
 def launch_server(
-    db_url: str, redis_url: str, prefix: str, tmp: Path, *, workers: int = 1
+    db_url: str,
+    redis_url: str,
+    prefix: str,
+    tmp: Path,
+    *,
+    workers: int = 1,
+    limits: dict[str, float] | None = None,
 ) -> Server:
     """`travaux serve` as one of several processes (or one with `workers` processes)."""
     port = free_port()
@@ -144,7 +166,11 @@ def launch_server(
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "TRAVAUX_DATA_DIR": str(tmp)},
+        env={
+            **os.environ,
+            "TRAVAUX_DATA_DIR": str(tmp),
+            **{f"TRAVAUX_LIMIT_{k.upper()}": str(v) for k, v in (limits or {}).items()},
+        },
         start_new_session=True,  # its worker processes go with it
     )
     return Server(process, port, db_url)
@@ -276,8 +302,10 @@ def node_client(server: Server, world: World, script: dict) -> asyncio.subproces
 def test_clients_on_three_processes_converge_and_each_update_is_stored_once(world: World):
     """Six pycrdt clients and three Node Yjs clients, spread over three processes, type
     into the same clauses at once: all converge on what the database holds, and the log
-    holds each update sent exactly once (not once per process)."""
-    servers = world.start(3)
+    holds each update sent exactly once (not once per process). Every process compacts
+    every 40 updates it applies, its own or the others': the snapshots they race to write
+    lose nothing."""
+    servers = world.start(3, snapshot_every_updates=40)
     first, second = world.clauses["first"], world.clauses["second"]
     node_edits = 4
 
@@ -325,6 +353,9 @@ def test_clients_on_three_processes_converge_and_each_update_is_stored_once(worl
         assert all(f" n{k}.{node_edits - 1}" in result for k in range(3))
     # Exactly once: the seed, then one row per update a client sent, whichever process.
     assert world.log_rows() == 1 + sum(typed) + 3 * node_edits
+    # Compacted on the way (loading above started from a snapshot), and not by every
+    # process every time: one that finds its position already covered writes nothing.
+    assert 0 < world.snapshots() < 3 * ((sum(typed) + 3 * node_edits) // 40)
 
 
 def test_a_process_killed_mid_stream_loses_nothing_seen_and_its_clients_converge_elsewhere(
@@ -332,8 +363,9 @@ def test_a_process_killed_mid_stream_loses_nothing_seen_and_its_clients_converge
 ):
     """SIGKILL one of three processes while six clients type: every update any client had
     received is in the database; the killed process's clients reconnect to another
-    process, send what it lacks, and everyone converges on the stored text."""
-    servers = world.start(3)
+    process, send what it lacks, and everyone converges on the stored text (loaded from
+    the snapshots the processes wrote on the way, and the log after them)."""
+    servers = world.start(3, snapshot_every_updates=40)
     first = world.clauses["first"]
 
     async def scenario():

@@ -70,6 +70,8 @@ from drafting.schema import NegotiationText
 EMPTY_UPDATE = b"\x00\x00"
 LOG_CHUNK = 5000  # log entries read and indexed at a time
 CLOCK_MARGIN = timedelta(minutes=2)  # how far other machines' clocks may be off
+SLICE_ENTRIES = 2000  # log entries indexed at a time in the background
+SLICE_PAUSE = 0.05  # seconds between two slices
 
 log = logging.getLogger(__name__)
 
@@ -339,8 +341,9 @@ def _with_state(revision: Revision, state: bytes) -> Revision:
 # -- history ------------------------------------------------------------------------------------
 
 
-def refresh_history(store: Store, text_id: str) -> int:
-    """Index the log entries the history has not seen yet; how many entries changed.
+def refresh_history(store: Store, text_id: str, *, limit: int | None = None) -> int:
+    """Index the log entries the history has not seen yet (at most about `limit` of them:
+    the rest another time); how many entries changed.
 
     Computed outside any write transaction, then written only if nobody else indexed the
     same entries meanwhile (if someone did, their result is the same and is kept). The
@@ -367,11 +370,16 @@ def refresh_history(store: Store, text_id: str) -> int:
     changed: dict[int, HistoryEntry] = {}
     last = start
     chunk: list[LogEntry] = []
+    size = min(LOG_CHUNK, limit or LOG_CHUNK)
+    read = 0
     for entry in read_log(store, text_id, after=start):
         chunk.append(entry)
-        if len(chunk) == LOG_CHUNK:
+        if len(chunk) == size:
             changed.update((id(e), e) for e in indexer.feed(chunk))
             last, chunk = chunk[-1].id, []
+            read += size
+            if limit is not None and read >= limit:
+                break
     if chunk:
         changed.update((id(e), e) for e in indexer.feed(chunk))
         last = chunk[-1].id
@@ -589,11 +597,16 @@ class HistoryIndexing:
     meanwhile. What it writes is a cache: losing it (a crash, entries deleted) costs only
     the next reading's time, which rebuilds from the log."""
 
-    def __init__(self, store: Store, *, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, *, poll_seconds: float = 1.0, slice_entries: int = SLICE_ENTRIES
+    ) -> None:
         self.store = store
         self.poll_seconds = poll_seconds
-        self.indexed = 0  # log entries indexed so far, for the curious
+        # A server's process shares its interpreter with the rooms: a long log (a text
+        # never indexed, or after new rules) is indexed a slice at a time, not in one go.
+        self.slice_entries = slice_entries
         self._since: datetime | None = None  # texts changed since then are looked at
+        self._behind: set[str] = set()  # texts left with entries to index after a slice
         self._task: asyncio.Task[None] | None = None
 
     def lagging(self) -> list[str]:
@@ -611,6 +624,13 @@ class HistoryIndexing:
             if self._since is not None:
                 query = query.where(TextRow.updated >= self._since - CLOCK_MARGIN)
             candidates = session.execute(query).all()
+            if self._behind:
+                known = {text_id for text_id, _ in candidates}
+                candidates += session.execute(
+                    select(TextRow.id, HistoryCursorRow.up_to_update_id)
+                    .outerjoin(HistoryCursorRow, HistoryCursorRow.text_id == TextRow.id)
+                    .where(TextRow.id.in_(self._behind - known))
+                ).all()
             found = []
             for text_id, indexed in candidates:
                 head = session.scalar(
@@ -622,17 +642,25 @@ class HistoryIndexing:
         return found
 
     def run_once(self) -> int:
-        """Index what every text's log gained; how many texts were behind."""
+        """Index (a slice of) what every text's log gained; how many texts were behind.
+        `behind` tells whether some are still behind after their slice."""
         lagging = self.lagging()
+        self._behind.clear()
         for text_id in lagging:
             try:
-                refresh_history(self.store, text_id)
+                refresh_history(self.store, text_id, limit=self.slice_entries)
+                if refresh_needed(self.store, text_id):
+                    self._behind.add(text_id)
             except UnknownText:
                 continue  # deleted meanwhile
             except Exception:
                 log.exception("could not index the history of %s", text_id)
                 self._since = None  # look at everything again next time
         return len(lagging)
+
+    @property
+    def behind(self) -> bool:
+        return bool(self._behind)
 
     async def run(self) -> None:
         while True:
@@ -641,7 +669,8 @@ class HistoryIndexing:
             except Exception:
                 log.exception("history indexing failed")
                 self._since = None
-            await asyncio.sleep(self.poll_seconds)
+            # Between two slices of a long log, a short breath for the rooms.
+            await asyncio.sleep(SLICE_PAUSE if self.behind else self.poll_seconds)
 
     def start(self) -> None:
         if self._task is None or self._task.done():

@@ -343,6 +343,23 @@ def test_background_indexing_keeps_every_text_indexed(store: Store, drafting: Dr
         assert conn.execute(sql("SELECT count(*) FROM history_cursors")).scalar() == 2
 
 
+def test_a_long_log_is_indexed_a_slice_at_a_time(store: Store, drafting: Drafting) -> None:
+    for i, letter in enumerate("All Parties, "):  # 13 keystrokes, then a status
+        drafting.do("connection:ana", insert_words, drafting.paragraph, i, letter)
+    drafting.do("chair", set_status, drafting.paragraph, "agreed ad ref")
+    indexing = HistoryIndexing(store, slice_entries=4)
+    runs = 0
+    while True:
+        runs += 1
+        indexing.run_once()
+        if not indexing.behind:
+            break
+    assert runs == 4 and not refresh_needed(store, drafting.id)  # 16 log entries, 4 a run
+    entries = clause_history(store, drafting.id, drafting.paragraph)
+    assert [(e.kind, e.changes) for e in entries] == [("added", 1), ("edited", 13), ("status", 1)]
+    assert entries[1].words_after == "All Parties, Parties shall act."
+
+
 def test_background_indexing_runs_until_stopped(store: Store, drafting: Drafting) -> None:
     async def run() -> None:
         indexing = HistoryIndexing(store, poll_seconds=0.01)

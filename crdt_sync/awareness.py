@@ -6,9 +6,13 @@ clients at every hop (N² per change, N³ per renewal round). This registry appl
 entry and keeps only those with a newer clock, so a change travels once to each client
 and the echoes stop here.
 
-A client id belongs to the connection that introduced it: another connection cannot
-change or remove that client's state (no one shows up as the chair's cursor, or makes a
-delegate vanish from the room), until the owner has left.
+A client id belongs to the connection that introduced it (or, for a state relayed from
+another server process, to that process): another connection cannot change or remove that
+client's state — no one shows up as the chair's cursor, or makes a delegate vanish from
+the room — until the owner has left or its state is stale. A live Yjs client renews its
+state every 15 s and others drop it after 30 s (y-protocols), so a state not renewed for
+`STALE_SECONDS` belongs to a client that is gone (its process killed, say) and the same
+client id, reconnected elsewhere, may take it over.
 
 Wire format of an awareness update (y-protocols): varuint(count), then per client
 varuint(client id), varuint(clock), varstring(JSON state, "null" when it left).
@@ -18,9 +22,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crdt_sync.protocol import ProtocolError, Reader, encode_varbytes, encode_varuint
+
+STALE_SECONDS = 30.0
 
 
 @dataclass
@@ -32,8 +39,9 @@ class _Entry:
 
 
 class AwarenessRegistry:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: dict[int, _Entry] = {}
+        self.clock = clock
 
     def apply(self, update: bytes, connection: str) -> bytes | None:
         """Apply an update from `connection`; return the part worth forwarding, or None."""
@@ -44,14 +52,20 @@ class AwarenessRegistry:
                 continue  # an echo, a renewal already forwarded, or an old state
             if current is None and state == b"null":
                 continue  # removal of a client we never knew
-            # Someone else's client is not theirs to change — unless its owner left and
-            # the same client id is back on a new connection.
-            if current is not None and current.owner != connection and current.state != b"null":
-                continue
+            if current is not None and not self._may_change(current, connection):
+                continue  # someone else's client
             _require_json(client, state)  # only what is kept is parsed
-            self._entries[client] = _Entry(clock, state, time.monotonic(), connection)
+            self._entries[client] = _Entry(clock, state, self.clock(), connection)
             changed.append((client, clock, state))
         return _encode(changed) if changed else None
+
+    def _may_change(self, current: _Entry, connection: str) -> bool:
+        """The owner may; others once the owner has left or gone quiet."""
+        return (
+            current.owner == connection
+            or current.state == b"null"
+            or self.clock() - current.updated > STALE_SECONDS
+        )
 
     def snapshot(self) -> bytes | None:
         """Every live state, for a client that has just joined."""

@@ -70,3 +70,16 @@ def test_a_client_back_on_a_new_connection_after_its_owner_left_is_its_own_again
     back = update((7, 3, {"user": "EU"}))
     assert registry.apply(back, "new-conn") == back
     assert registry.live_count() == 1
+
+
+def test_a_stale_state_can_be_taken_over_by_the_same_client_reconnected_elsewhere():
+    """Its owner (a killed server process, say) never said it left; a live client renews
+    its state every 15 s, so 30 s of silence means it is gone."""
+    now = [0.0]
+    registry = AwarenessRegistry(clock=lambda: now[0])
+    registry.apply(update((7, 4, {"user": "EU"})), "process:a")
+    back = update((7, 5, {"user": "EU", "clause": "c2"}))
+    now[0] = 10.0
+    assert registry.apply(back, "new-conn") is None  # still the other process's
+    now[0] = 31.0
+    assert registry.apply(back, "new-conn") == back

@@ -330,8 +330,32 @@ def _history_paths() -> dict[str, Any]:
                 ok="201",
             ),
         },
+        "/api/texts/{text_id}/revisions/import": {
+            "post": _operation(
+                "importRevision",
+                "Load a later draft (Markdown, raw or as the form field 'file') as the next "
+                "revision of the same text, clauses matched across drafts (the chair)",
+                text,
+                body={"file": "the later draft"},
+                ok="201",
+            ),
+        },
         "/api/texts/{text_id}/revisions/{revision}": {
             "get": _operation("getRevision", "One revision", ["text_id", "revision"]),
+        },
+        "/api/texts/{text_id}/revisions/{revision}/export": {
+            "get": _operation(
+                "exportRevision",
+                "A revision as a file, as the text's export makes one of the text now",
+                ["text_id", "revision"],
+                [
+                    _query("format", "akn or docx", required=True),
+                    _query("mode", "clean, negotiation or redline (default: negotiation)"),
+                    _query("language", "the expression's language"),
+                    _query("keep_brackets", "a clean export that keeps open brackets"),
+                    _query("from", "for a redline: the earlier revision"),
+                ],
+            ),
         },
         "/api/texts/{text_id}/verification": {
             "get": _operation("verifyRevisions", "Check the revisions' hash chain", text),

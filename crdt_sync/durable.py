@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class UpdateLog(Protocol):
@@ -57,6 +60,9 @@ class GroupCommitter:
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # A thread of its own: commits never queue behind loads, snapshots or audit
+        # writes in the loop's default executor.
+        self._thread: ThreadPoolExecutor | None = None
         self.commits = 0
         self.committed_updates = 0
 
@@ -75,6 +81,14 @@ class GroupCommitter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)  # what it was given still runs
+            self._thread = None
+
+    async def _in_thread(self, work: Callable[[], T]) -> T:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
 
     def submit(self, text_id: str, update: bytes, origin: str) -> asyncio.Future[int]:
         """Queue an update; the future resolves, with its log id, once it is on disk.
@@ -105,10 +119,11 @@ class GroupCommitter:
         entries = [(p.text_id, p.update, p.origin) for p in batch]
         try:
             if self.chained:
-                chain = await asyncio.to_thread(self.log.append_chain, entries)  # type: ignore[attr-defined]
-                ids = [LogPosition(log_id, prev) for log_id, prev in chain]
+                chained = cast(ChainedLog, self.log)
+                chain = await self._in_thread(lambda: chained.append_chain(entries))
+                ids: list[int] = [LogPosition(log_id, prev) for log_id, prev in chain]
             else:
-                ids = await asyncio.to_thread(self.log.append_many, entries)
+                ids = await self._in_thread(lambda: self.log.append_many(entries))
         except Exception as error:  # the database refused: nobody may see these updates
             for pending in batch:
                 if not pending.done.done():

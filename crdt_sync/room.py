@@ -37,7 +37,7 @@ from crdt_sync.authorize import Guard, Refused, UpdateGuard
 from crdt_sync.awareness import AwarenessRegistry
 from crdt_sync.connection import CloseCode, Closed, Connection, Limits
 from crdt_sync.durable import GroupCommitter, LogPosition
-from crdt_sync.protocol import MessageType, ProtocolError, SyncType
+from crdt_sync.protocol import MessageType, ProtocolError, Reader, SyncType
 from drafting.notable import notable_changes
 from drafting.permissions import Change
 from drafting.scopes import DocumentScope
@@ -99,7 +99,8 @@ class Room:
         self._since_snapshot = 0
         self._outgoing: list[bytes] = []
         self._awareness_out: list[bytes] = []
-        self._tick: asyncio.TimerHandle | None = None
+        self._tick: asyncio.Handle | None = None
+        self._last_flush = -1.0  # loop time of the last fan-out tick
         self.recorder = recorder
         self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
         self._observed: list[Change] = []
@@ -262,12 +263,20 @@ class Room:
         self._schedule_tick()
 
     def _schedule_tick(self) -> None:
+        """At most one fan-out per `fanout_tick_seconds`; a room that has been quiet for
+        that long sends at once (after whatever else this turn of the loop brings, so a
+        commit's updates still go out together)."""
         if self._tick is None:
             loop = asyncio.get_running_loop()
-            self._tick = loop.call_later(self.limits.fanout_tick_seconds, self._flush)
+            wait = self._last_flush + self.limits.fanout_tick_seconds - loop.time()
+            if wait > 0:
+                self._tick = loop.call_later(wait, self._flush)
+            else:
+                self._tick = loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._tick = None
+        self._last_flush = asyncio.get_running_loop().time()
         frames = []
         if self._outgoing:
             updates, self._outgoing = self._outgoing, []
@@ -275,7 +284,8 @@ class Room:
             frames.append(protocol.sync_update(merged))
         if self._awareness_out:
             pending, self._awareness_out = self._awareness_out, []
-            frames.extend(protocol.awareness(update) for update in pending)
+            merged = pending[0] if len(pending) == 1 else _merge_awareness(pending)
+            frames.append(protocol.awareness(merged))
         for connection in list(self.connections.values()):
             for frame in frames:
                 connection.deliver(frame)
@@ -473,3 +483,24 @@ class Room:
         self.broken = reason
         for connection in list(self.connections.values()):
             connection.close(CloseCode.SERVER_ERROR, "the server could not store an update")
+
+
+def _merge_awareness(updates: list[bytes]) -> bytes:
+    """Awareness updates of one tick (this room's own encodings) as one: the newest entry
+    of each client. 500 clients renewing their states make one frame per tick, not 500."""
+    newest: dict[int, tuple[int, bytes]] = {}
+    for update in updates:
+        reader = Reader(update)
+        for _ in range(reader.varuint()):
+            client, clock, state = reader.varuint(), reader.varuint(), reader.varbytes()
+            known = newest.get(client)
+            if known is None or clock >= known[0]:
+                newest[client] = (clock, state)
+    out = [protocol.encode_varuint(len(newest))]
+    for client, (clock, state) in newest.items():
+        out.append(
+            protocol.encode_varuint(client)
+            + protocol.encode_varuint(clock)
+            + protocol.encode_varbytes(state)
+        )
+    return b"".join(out)

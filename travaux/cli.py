@@ -276,7 +276,9 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     }
     try:
         if args.workers == 1:
-            uvicorn.run(_served_app(store), **options)
+            app = _served_app(store)
+            _settle_heap()
+            uvicorn.run(app, **options)
         else:
             # N processes accept on one listening socket (opened here, inherited by each);
             # uvicorn restarts one that dies. Each opens its own database pool and Redis
@@ -286,6 +288,23 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     finally:
         store.close()
     return EXIT_OK
+
+
+def _settle_heap() -> None:
+    """Fewer and shorter garbage-collection pauses in a server (each one stops every room):
+    what start-up made (modules, the schema, the app) is moved out of the collector's
+    sight for good, and the young generation is collected less often. A full collection
+    over that heap took 35–75 ms (docs/PERFORMANCE.md)."""
+    import contextlib
+    import gc
+
+    # The WebSocket implementation is imported by uvicorn only once it starts: import it
+    # now, so that its modules are frozen with the rest.
+    with contextlib.suppress(ImportError):
+        import uvicorn.protocols.websockets.websockets_impl  # noqa: F401
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 SERVE_DB_ENV = "TRAVAUX_SERVE_DB"

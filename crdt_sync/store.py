@@ -443,14 +443,17 @@ class Store:
         with self._session(write=False) as session:
             return _log_heads(session, sorted(set(text_ids)))
 
-    def write_snapshot_once(self, text_id: str, update: bytes, up_to: int) -> bool:
+    def write_snapshot_once(
+        self, text_id: str, update: bytes, up_to: int, *, verify: bool = True
+    ) -> bool:
         """`write_snapshot` for a server of several processes: skipped (False) when another
         process is compacting this text right now (a PostgreSQL advisory lock), when a
         snapshot already covers `up_to`, or when the log before `up_to` has been purged
         since the caller's document was read (its snapshot would bring back what the
         purge removed). The text's row is held in KEY SHARE mode meanwhile, which lets
         appends through and keeps a purge (FOR UPDATE) waiting until this one is written."""
-        check_update(update)
+        if verify:
+            check_update(update)
         with self._session(write=True) as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
                 got = session.execute(
@@ -482,10 +485,15 @@ class Store:
             session.add(SnapshotRow(text_id=text_id, data=bytes(update), up_to_update_id=up_to))
             return True
 
-    def write_snapshot(self, text_id: str, update: bytes, up_to: int) -> None:
+    def write_snapshot(
+        self, text_id: str, update: bytes, up_to: int, *, verify: bool = True
+    ) -> None:
         """Keep `update` (the whole document) as the state of the text up to log id `up_to`
-        inclusive; later loads start from it."""
-        check_update(update)
+        inclusive; later loads start from it. `verify=False`: the caller encoded `update`
+        from a document itself (a room), so decoding it again would only cost time (a
+        large document takes tens of milliseconds, every `snapshot_every_updates`)."""
+        if verify:
+            check_update(update)
         with self._session(write=True) as session, session.begin():
             self._text_row(session, text_id)
             session.add(SnapshotRow(text_id=text_id, data=bytes(update), up_to_update_id=up_to))

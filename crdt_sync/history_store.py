@@ -389,6 +389,15 @@ def refresh_history(store: Store, text_id: str, *, limit: int | None = None) -> 
     return len(changed)
 
 
+def keep_indexed(store: Store, text_id: str) -> int:
+    """After a write: index what the log gained, if the text's history is indexed at all
+    (a text nobody indexed yet is left to the background indexing or its first reader)."""
+    cursor = _cursor(store, text_id)
+    if cursor is None or cursor.version != INDEX_VERSION:
+        return 0
+    return refresh_history(store, text_id)
+
+
 def refresh_needed(store: Store, text_id: str) -> bool:
     """Whether the text's log has entries its history has not indexed yet."""
     cursor = _cursor(store, text_id)

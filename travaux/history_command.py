@@ -18,7 +18,7 @@ travaux.history_command …` runs them on their own. Exit codes are those of `tr
 would not see those changes in a text it has open, so they refuse (exit 4) while a server
 process has the SQLite database open, unless `--force`; through a server, use the HTTP
 routes instead (docs/HISTORY.md). Each write also brings the text's history cache up to
-date, so that its next reading is quick.
+date when it is indexed, so that its next reading is quick.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ def cmd_revise(args: argparse.Namespace, reporter: Any) -> int:
         _refuse_if_served(store, args, reporter)
         revision = _call(hs.cut_revision, store, args.text, label=args.label, author=args.author)
         _record_revision(store, args.text, revision, person=args.author)
-        hs.refresh_history(store, args.text)
+        hs.keep_indexed(store, args.text)
     reporter.progress(
         f"revision {revision.number} {revision.label!r}: "
         f"{revision.statistics.get('brackets', 0)} brackets, "
@@ -302,7 +302,7 @@ def cmd_restore(args: argparse.Namespace, reporter: Any) -> int:
             party=args.party,
         )
         now = hs.text_at(store, args.text)
-        hs.refresh_history(store, args.text)
+        hs.keep_indexed(store, args.text)
         if ids:
             from travaux.audit_command import AuditAction, record_from_cli
 
@@ -348,7 +348,7 @@ def cmd_import_revision(args: argparse.Namespace, reporter: Any) -> int:
         if loaded.base is not None:
             _record_revision(store, args.into, loaded.base, person=args.author)
         _record_revision(store, args.into, loaded.revision, person=args.author, file=path.name)
-        hs.refresh_history(store, args.into)
+        hs.keep_indexed(store, args.into)
     counts = loaded.report.counts()
     reporter.progress(
         f"done: {counts['matched']} clauses continued ({counts['moved']} moved, "

@@ -20,6 +20,7 @@ from crdt_sync.history_store import (
     clause_history,
     cut_revision,
     get_revision,
+    keep_indexed,
     last_update_id,
     list_revisions,
     load_draft,
@@ -341,6 +342,15 @@ def test_background_indexing_keeps_every_text_indexed(store: Store, drafting: Dr
         refresh_history(store, balloons)
     with store.engine.begin() as conn:
         assert conn.execute(sql("SELECT count(*) FROM history_cursors")).scalar() == 2
+
+
+def test_a_write_keeps_an_indexed_history_indexed(store: Store, drafting: Drafting) -> None:
+    drafting.do("connection:ana", insert_words, drafting.paragraph, 0, "A")
+    assert keep_indexed(store, drafting.id) == 0  # never indexed: left to its reader
+    assert refresh_needed(store, drafting.id)
+    clause_history(store, drafting.id, drafting.paragraph)
+    drafting.do("connection:ana", insert_words, drafting.paragraph, 1, "ll ")
+    assert keep_indexed(store, drafting.id) == 1 and not refresh_needed(store, drafting.id)
 
 
 def test_a_long_log_is_indexed_a_slice_at_a_time(store: Store, drafting: Drafting) -> None:

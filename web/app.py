@@ -59,6 +59,7 @@ from web.balloons import routes as balloon_routes
 from web.client import routes as client_routes
 from web.errors import EXCEPTION_HANDLERS, ApiError
 from web.exports import routes as export_routes
+from web.history import history_indexing
 from web.history import routes as history_routes
 from web.members import routes as member_routes
 from web.openapi import openapi_document
@@ -123,7 +124,10 @@ def create_app(
         )
         await app.state.rooms.start()
         try:
-            yield
+            # Clause histories are indexed as people type, so that a first reading of
+            # one finds it ready (docs/HISTORY.md).
+            async with history_indexing(app):
+                yield
         finally:
             await app.state.rooms.close()
 

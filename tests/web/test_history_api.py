@@ -384,3 +384,8 @@ def _apply_frames(websocket, text: NegotiationText, until) -> None:
         if frame.type == protocol.MessageType.SYNC and frame.sync != protocol.SyncType.STEP1:
             text.doc.apply_update(frame.payload)
     raise AssertionError("the expected change never arrived")
+
+
+def test_the_server_indexes_histories_for_as_long_as_it_runs(app_client: TestClient) -> None:
+    indexing = app_client.app.state.history_indexing
+    assert isinstance(indexing, hs.HistoryIndexing)

@@ -67,6 +67,7 @@ from web.redaction import install as redact_tokens_in_logs
 from web.sync import routes as sync_routes
 from web.throttle import SignInThrottle
 
+HISTORY_POLL_SECONDS = 5.0
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the longest COP21 draft is 121 KB
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
 # Raw uploads of the other formats Travaux reads (their names come from the type).
@@ -125,8 +126,10 @@ def create_app(
         await app.state.rooms.start()
         try:
             # Clause histories are indexed as people type, so that a first reading of
-            # one finds it ready (docs/HISTORY.md).
-            async with history_indexing(app):
+            # one finds it ready (docs/HISTORY.md) — every 5 s, not every second: each
+            # run holds the interpreter, and the sync benchmark found it the largest
+            # single cost of a busy server (docs/PERFORMANCE.md).
+            async with history_indexing(app, poll_seconds=HISTORY_POLL_SECONDS):
                 yield
         finally:
             await app.state.rooms.close()

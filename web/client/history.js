@@ -177,13 +177,20 @@ export class History {
   }
 
   async cut (label) {
+    let revision = null
     try {
-      const revision = await api('POST', `${this.base}/revisions`, { label: label || '' })
+      revision = await api('POST', `${this.base}/revisions`, { label: label || '' })
       this.message = `Revision ${revision.number} “${revision.label}” cut.`
     } catch (e) {
       this.message = `Not cut: ${e.message}`
     }
-    await this.loadRevisions()
+    // Read the list until it holds the new revision: a reading started by the label's
+    // arrival in the text, or one that failed on a busy server, may lack it.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await this.loadRevisions()
+      if (!revision || this.revisions.some((r) => r.number === revision.number)) break
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
   }
 
   async compare (from, to) {

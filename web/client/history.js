@@ -191,6 +191,12 @@ export class History {
       if (!revision || this.revisions.some((r) => r.number === revision.number)) break
       await new Promise((resolve) => setTimeout(resolve, 300))
     }
+    // The server's answer to the cut names the revision: show it whatever the readings said.
+    if (revision && !this.revisions.some((r) => r.number === revision.number)) {
+      this.revisions = [...this.revisions, revision]
+    }
+    this.room.renderCounters()
+    if (this.dialog?.open) this.renderDialog()
   }
 
   async compare (from, to) {

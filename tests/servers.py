@@ -40,7 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, tmp_path: Path, **limits: float) -> Server:
+def launch_server(
+    db_url: str,
+    tmp_path: Path,
+    *extra_args: str,
+    limits: dict[str, float] | None = None,
+    new_session: bool = False,
+) -> Server:
+    """Start `travaux serve` on a free port (not waiting for it: see `wait_until_serving`)."""
     port = free_port()
     log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 — lives with the process
     process = subprocess.Popen(
@@ -54,23 +61,35 @@ def start_server(db_url: str, tmp_path: Path, **limits: float) -> Server:
             "--db",
             db_url,
             "--no-demo",
+            *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={
             **os.environ,
             "TRAVAUX_DATA_DIR": str(tmp_path),
-            **{f"TRAVAUX_LIMIT_{name.upper()}": str(value) for name, value in limits.items()},
+            **{f"TRAVAUX_LIMIT_{k.upper()}": str(v) for k, v in (limits or {}).items()},
         },
+        start_new_session=new_session,  # worker processes go with their parent
     )
+    return Server(process, port, db_url)
+
+
+def wait_until_serving(server: Server, tmp_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/texts", timeout=1)
-            return Server(process, port, db_url)
+            httpx.get(f"http://127.0.0.1:{server.port}/api/texts", timeout=1)
+            return
         except httpx.TransportError:
-            if process.poll() is not None:
+            if server.process.poll() is not None:
                 break
             time.sleep(0.1)
-    process.kill()
-    raise RuntimeError((tmp_path / f"server-{port}.log").read_text())
+    server.process.kill()
+    raise RuntimeError((tmp_path / f"server-{server.port}.log").read_text())
+
+
+def start_server(db_url: str, tmp_path: Path, **limits: float) -> Server:
+    server = launch_server(db_url, tmp_path, limits=limits)
+    wait_until_serving(server, tmp_path)
+    return server

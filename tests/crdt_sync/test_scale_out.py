@@ -18,7 +18,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -42,7 +41,7 @@ from drafting.clauses import add_clause, insert_words, words_of
 from drafting.parties import register_party
 from drafting.schema import NegotiationText
 from drafting.vocabulary import Role
-from tests.servers import Server, free_port
+from tests.servers import Server, free_port, launch_server, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_CLIENT = REPO / "tests" / "js" / "yclient.cjs"
@@ -87,7 +86,7 @@ class World:
     ) -> list:
         """Start `count` server processes at once; return them once all answer."""
         launched = [
-            launch_server(
+            launch(
                 self.db_url,
                 redis_url or self.redis_url,
                 self.prefix,
@@ -134,7 +133,7 @@ class World:
         return f"{self.prefix}:doc:{doc_id}"
 
 
-def launch_server(
+def launch(
     db_url: str,
     redis_url: str,
     prefix: str,
@@ -144,50 +143,18 @@ def launch_server(
     limits: dict[str, float] | None = None,
 ) -> Server:
     """`travaux serve` as one of several processes (or one with `workers` processes)."""
-    port = free_port()
-    log = open(tmp / f"server-{port}.log", "wb")  # noqa: SIM115 — lives with the process
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "travaux.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            db_url,
-            "--no-demo",
-            "--redis",
-            redis_url,
-            "--redis-prefix",
-            prefix,
-            "--workers",
-            str(workers),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={
-            **os.environ,
-            "TRAVAUX_DATA_DIR": str(tmp),
-            **{f"TRAVAUX_LIMIT_{k.upper()}": str(v) for k, v in (limits or {}).items()},
-        },
-        start_new_session=True,  # its worker processes go with it
+    return launch_server(
+        db_url,
+        tmp,
+        "--redis",
+        redis_url,
+        "--redis-prefix",
+        prefix,
+        "--workers",
+        str(workers),
+        limits=limits,
+        new_session=True,
     )
-    return Server(process, port, db_url)
-
-
-def wait_until_serving(server: Server, tmp: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{server.port}/api/texts", timeout=1)
-            return
-        except httpx.TransportError:
-            if server.process.poll() is not None:
-                break
-            time.sleep(0.1)
-    server.process.kill()
-    raise RuntimeError((tmp / f"server-{server.port}.log").read_text())
 
 
 @pytest.fixture

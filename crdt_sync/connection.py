@@ -73,6 +73,17 @@ class Peer(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+class NoPeer:
+    """The transport of a change made on the server (an HTTP restore, a balloon): nothing
+    to send to, nothing to close."""
+
+    async def send(self, data: bytes) -> None:
+        return None
+
+    async def close(self, code: int, reason: str) -> None:
+        return None
+
+
 class Closed(Exception):
     """Raised into a receive loop when its connection has been closed by the room."""
 

@@ -121,6 +121,14 @@ class Rooms:
     def get(self, text_id: str) -> Room | None:
         return self._rooms.get(text_id)
 
+    async def current_state(self, text_id: str) -> bytes:
+        """A document as it stands: its room's if open (it may hold edits not yet on
+        disk), else the store's."""
+        room = self._rooms.get(text_id)
+        if room is not None:
+            return room.doc.get_update()
+        return await asyncio.to_thread(self.store.load, text_id)
+
     async def open(
         self, text_id: str, *, scope: DocumentScope | None = None, negotiation_id: str = ""
     ) -> Room:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from crdt_sync.accounts import Membership
 from crdt_sync.authorize import SERVER
-from crdt_sync.connection import Closed, Connection
+from crdt_sync.connection import Closed, Connection, NoPeer
 from crdt_sync.room import EMPTY_UPDATE, Room
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store
@@ -49,14 +49,6 @@ from web.errors import ApiError
 
 T = TypeVar("T")
 MAX_BALLOON_BYTES = 64 * 1024
-
-
-class _NoPeer:
-    async def send(self, data: bytes) -> None:
-        return None
-
-    async def close(self, code: int, reason: str) -> None:
-        return None
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -293,7 +285,7 @@ def _copy(room: Room) -> BalloonDocument:
 
 def _sender(rooms: Rooms, membership: Membership | None, origin: str) -> Connection:
     return Connection(
-        _NoPeer(),
+        NoPeer(),
         rooms.limits,
         actor=membership.actor if membership is not None else SERVER,
         origin=origin,
@@ -304,12 +296,8 @@ def _sender(rooms: Rooms, membership: Membership | None, origin: str) -> Connect
 async def _document(request: Request, doc_id: str) -> BalloonDocument:
     """A scope document as it stands (its room's if open: it may be ahead of the disk)."""
     rooms: Rooms = request.app.state.rooms
-    room = rooms.get(doc_id)
     document = BalloonDocument(Doc())
-    if room is not None:
-        document.doc.apply_update(room.doc.get_update())
-    else:
-        document.doc.apply_update(await run_in_threadpool(_store(request).load, doc_id))
+    document.doc.apply_update(await rooms.current_state(doc_id))
     return document
 
 
@@ -322,10 +310,7 @@ async def _authors_if_any(
 
 async def _text(request: Request, text_id: str) -> NegotiationText:
     rooms: Rooms = request.app.state.rooms
-    room = rooms.get(text_id)
-    if room is not None:
-        return NegotiationText.from_update(room.doc.get_update())
-    return NegotiationText.from_update(await run_in_threadpool(_store(request).load, text_id))
+    return NegotiationText.from_update(await rooms.current_state(text_id))
 
 
 def _anonymous(membership: Membership) -> Membership:

@@ -48,7 +48,7 @@ from starlette.routing import Route
 
 from crdt_sync import history_store as hs
 from crdt_sync.accounts import Membership
-from crdt_sync.connection import CloseCode, Closed, Connection
+from crdt_sync.connection import CloseCode, Closed, Connection, NoPeer
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText
 from drafting.diffs import clause_rendering, diff_texts, find_clause
@@ -472,16 +472,6 @@ async def restore(request: Request) -> Response:
 # -- writing through the room ---------------------------------------------------------------------
 
 
-class _NoPeer:
-    """The transport of a server-side change: nothing to send to, nothing to close."""
-
-    async def send(self, data: bytes) -> None:
-        return None
-
-    async def close(self, code: int, reason: str) -> None:
-        return None
-
-
 async def _current(request: Request, text_id: str) -> NegotiationText:
     """A copy of the text as it stands: the room's document if it is open (it may hold
     edits not yet on disk), else the store's."""
@@ -509,7 +499,7 @@ async def _apply(
             hs.append_updates, _store(request), text_id, list(updates), origin
         )
     room = await rooms.open(text_id)
-    sender = Connection(_NoPeer(), rooms.limits, origin=origin, actor=membership.actor)
+    sender = Connection(NoPeer(), rooms.limits, origin=origin, actor=membership.actor)
     identity = await identify(request)
     # Who the room's audit entries and rights checks name, as for a signed-in client.
     sender.person, sender.person_id = identity.login, identity.person_id

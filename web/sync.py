@@ -29,8 +29,7 @@ from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText, is_scoped_document_id
 from drafting.history import make_origin
 from drafting.scopes import DocumentScope, ScopeError, refusal_to_open
-
-SESSION_COOKIE = "travaux_session"  # the same cookie as web.auth sets
+from web.auth import SESSION_COOKIE
 
 
 class Refusal(Exception):

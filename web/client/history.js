@@ -54,16 +54,21 @@ export class History {
   get last () { return this.revisions[this.revisions.length - 1] || null }
 
   async loadRevisions () {
-    // Answers can cross: only the latest request's is kept.
-    const ticket = (this.ticket = (this.ticket || 0) + 1)
-    let revisions
+    let revisions = []
     try {
       revisions = await api('GET', `${this.base}/revisions`) || []
     } catch (e) {
-      revisions = this.revisions
+      // A failed reading (a busy server, the network) leaves the list as it was.
     }
-    if (ticket !== this.ticket) return
-    this.revisions = revisions
+    this.know(revisions)
+  }
+
+  /** Revisions are immutable and never removed: a reading adds to what is known (one made
+   *  before a cut was recorded cannot hide it), and the list is redrawn. */
+  know (revisions) {
+    const known = new Map(this.revisions.map((r) => [r.number, r]))
+    for (const r of revisions) known.set(r.number, r)
+    this.revisions = [...known.values()].sort((a, b) => a.number - b.number)
     this.room.renderCounters()
     if (this.dialog?.open) this.renderDialog()
   }
@@ -177,26 +182,15 @@ export class History {
   }
 
   async cut (label) {
-    let revision = null
     try {
-      revision = await api('POST', `${this.base}/revisions`, { label: label || '' })
+      const revision = await api('POST', `${this.base}/revisions`, { label: label || '' })
       this.message = `Revision ${revision.number} “${revision.label}” cut.`
+      this.know([revision]) // the server's answer names it: shown at once, whatever readings say
     } catch (e) {
       this.message = `Not cut: ${e.message}`
+      if (this.dialog?.open) this.renderDialog()
     }
-    // Read the list until it holds the new revision: a reading started by the label's
-    // arrival in the text, or one that failed on a busy server, may lack it.
-    for (let attempt = 0; attempt < 10; attempt++) {
-      await this.loadRevisions()
-      if (!revision || this.revisions.some((r) => r.number === revision.number)) break
-      await new Promise((resolve) => setTimeout(resolve, 300))
-    }
-    // The server's answer to the cut names the revision: show it whatever the readings said.
-    if (revision && !this.revisions.some((r) => r.number === revision.number)) {
-      this.revisions = [...this.revisions, revision]
-    }
-    this.room.renderCounters()
-    if (this.dialog?.open) this.renderDialog()
+    this.loadRevisions()
   }
 
   async compare (from, to) {

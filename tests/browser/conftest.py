@@ -163,7 +163,12 @@ def person(browser: Any, server: Server) -> Iterator[Callable[[str], Any]]:
         return page
 
     yield open_as
-    uncaught = [error for context in contexts for page in context.pages for error in getattr(page, "errors", [])]
+    uncaught = [
+        error
+        for context in contexts
+        for page in context.pages
+        for error in getattr(page, "errors", [])
+    ]
     for context in contexts:
         context.close()
     assert not uncaught, f"the page threw: {uncaught}"  # a script error is a bug, even unseen

@@ -25,6 +25,7 @@ RECITAL = "Noting* the knowledge"  # the importer keeps the participle's italics
 NOTING = "the knowledge of indigenous peoples"
 OBJECTIVE = "The objective of this Agreement is to"
 HAVE_AGREED = "Have agreed as follows:"
+ACKNOWLEDGING = "the risk of glacial lake outburst floods"  # only the test of two delegations
 
 
 def stored_words(server: Server, clause_id: str) -> str:
@@ -83,6 +84,86 @@ def test_two_people_type_into_one_paragraph_at_once_and_converge(
     chair.wait_for_selector(f"#clause-{clause} .who-chip")
     secretariat.wait_for_selector(f"#clause-{clause} .who-chip")
     chair.screenshot(path=str(screenshots / "room-co-editing.png"))
+
+
+def put_cursor(page: Any, clause_id: str, at: int) -> None:
+    """The editor's cursor at character `at` of the clause's words, with the keyboard."""
+    open_clause(page, clause_id)
+    page.keyboard.press("Control+Home")
+    for _ in range(at):
+        page.keyboard.press("ArrowRight")
+    cursor = "window.travaux.room.active.editor.view.state.selection.main.head"
+    assert page.evaluate(cursor) == at
+
+
+def table_insertion(page: Any, clause_id: str, after: str, words: str) -> None:
+    """Table an insertion of `words` right after `after` in the clause (a delegate)."""
+    put_cursor(page, clause_id, editor_text(page, clause_id).index(after) + len(after))
+    page.fill("#proposal-words", words)
+    page.click("[data-action=propose-insertion]")
+    assert "tabled for" in page.inner_text("#message")
+
+
+WATCH_CONNECTION = """() => {
+    const seen = window.connectionStates = []
+    const el = document.getElementById('connection')
+    new MutationObserver(() => seen.push(el.dataset.state)).observe(el, { attributes: true })
+}"""
+
+
+def test_two_delegations_type_into_one_paragraph_at_once_each_in_its_bracket(
+    person: Any, server: Server, screenshots: Path
+) -> None:
+    """EU and AOSIS each table an insertion in the same paragraph, then type into their own
+    bracket at the same time, keystrokes interleaved (each side's edits in flight while the
+    other types): every copy ends the same, each Party's words in its own bracket, and the
+    server refuses nothing."""
+    clause = clause_id_with(server.stored_text(), ACKNOWLEDGING)
+    eu = person("eu@demo")
+    aosis = person("aosis@demo")
+    for page in (eu, aosis):
+        page.evaluate(WATCH_CONNECTION)  # every state the connection goes through from now
+    table_insertion(eu, clause, "outburst floods", " and ice avalanches")
+    table_insertion(aosis, clause, "for communities", " and islands")
+    both = ("and ice avalanches", "and islands")
+    for page in (eu, aosis):
+        wait_for(lambda p=page: all(w in editor_text(p, clause) for w in both), what="both")
+    # Each delegation's cursor inside its own bracket, after " and".
+    words = editor_text(eu, clause)
+    put_cursor(eu, clause, words.index(" and ice avalanches") + len(" and"))
+    put_cursor(aosis, clause, words.index(" and islands") + len(" and"))
+    # Keystrokes interleaved, a typo taken back on each side (deletions in flight too).
+    eu_keys = [*" suddem", "Backspace", "n"]
+    aosis_keys = [*" remott", "Backspace", "e"]
+    for a, b in zip(eu_keys, aosis_keys, strict=True):
+        eu.keyboard.press(a)
+        aosis.keyboard.press(b)
+    expected = words.replace(" and ice avalanches", " and sudden ice avalanches").replace(
+        " and islands", " and remote islands"
+    )
+    wait_for(lambda: editor_text(eu, clause) == expected, what="EU's copy")
+    wait_for(lambda: editor_text(aosis, clause) == expected, what="AOSIS's copy")
+    shown = "window.travaux.room.active.editor.view.state.doc.toString()"
+    assert eu.evaluate(shown) == aosis.evaluate(shown) == expected
+    wait_for(lambda: stored_words(server, clause) == expected, what="the server's stored copy")
+    # Each Party's words are still in its own bracket, on the server and on both screens.
+    stored = server.stored_text()
+    by_party = {
+        party: [expected[s.start : s.end] for s in spans(stored, clause) if s.party == party]
+        for party in ("EU", "AOSIS")
+    }
+    assert by_party == {"EU": [" and sudden ice avalanches"], "AOSIS": [" and remote islands"]}
+    for page in (eu, aosis):
+        page.keyboard.press("Escape")  # the read view draws each bracket with its Party
+        for party, mine in (("EU", "and sudden ice avalanches"), ("AOSIS", "and remote islands")):
+            bracket = page.locator(f"#clause-{clause} .words .br[data-party={party}]")
+            wait_for(lambda b=bracket, w=mine: w in b.inner_text(), what=f"{party}'s bracket")
+    # Nothing was refused: both connections stayed up to date all along (a refusal would
+    # have shown "refused" and reloaded the page, losing the record of states).
+    for page in (eu, aosis):
+        assert page.locator("#connection").get_attribute("data-state") == "synced"
+        assert set(page.evaluate("window.connectionStates")) <= {"synced"}
+    eu.screenshot(path=str(screenshots / "room-two-delegations.png"))
 
 
 def test_a_delegate_tables_proposals_that_the_other_delegation_sees_as_theirs(

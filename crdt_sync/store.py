@@ -39,6 +39,9 @@ from sqlalchemy.orm import Session
 from crdt_sync.models import SnapshotRow, TextRow, UpdateRow, utcnow
 
 DATA_DIR_ENV = "TRAVAUX_DATA_DIR"
+# How a SQLite commit reaches the disk (see `sqlite_synchronous`).
+SQLITE_SYNCHRONOUS_ENV = "TRAVAUX_SQLITE_SYNCHRONOUS"
+SQLITE_SYNCHRONOUS = ("normal", "full")
 DATABASE_FILE = "travaux.sqlite3"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -95,6 +98,24 @@ def data_dir() -> Path:
     path = Path(configured) if configured else Path.home() / ".local" / "share" / "travaux"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sqlite_synchronous() -> str:
+    """`normal` (the default) or `full`, from `$TRAVAUX_SQLITE_SYNCHRONOUS`.
+
+    With WAL, `normal` writes every commit to the log file before the commit returns, so a
+    killed server process (SIGKILL, a crash) loses nothing committed; it leaves the flush
+    to the disk to checkpoints, so a power cut or an operating-system crash may take the
+    last commits back — which the clients that saw them still hold and re-send when they
+    reconnect (Yjs sync, the browser's IndexedDB). `full` flushes the disk on every
+    commit: one flush between every keystroke and its readers (see docs/PERFORMANCE.md).
+    """
+    value = os.environ.get(SQLITE_SYNCHRONOUS_ENV, "normal").strip().lower()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise StoreUnavailable(
+            f"{SQLITE_SYNCHRONOUS_ENV}={value!r}: expected one of {', '.join(SQLITE_SYNCHRONOUS)}"
+        )
+    return value
 
 
 def default_url() -> str:
@@ -589,6 +610,8 @@ def _create_engine(url: URL, *, echo: bool) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    synchronous = sqlite_synchronous()
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Python's sqlite3 module opens transactions behind our back (and not before DDL);
@@ -602,6 +625,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # in the file's free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         _enable_wal(cursor)
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

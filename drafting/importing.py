@@ -64,7 +64,7 @@ def import_markdown(source: str) -> ImportResult:
 
 
 def document_kind(name: str, data: bytes) -> str | None:
-    """"docx" or "akn" (by the file's name or content), None for Markdown / plain text."""
+    """The kind of a file, by its name or content: "docx", "akn", or None (Markdown, plain)."""
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf").lstrip()
     if suffix == "docx" or data[:4] == b"PK\x03\x04":

@@ -241,6 +241,27 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+@pytest.mark.parametrize(("setting", "pragma"), [(None, 1), ("normal", 1), ("FULL", 2)])
+def test_sqlite_commits_reach_the_disk_as_the_operator_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str | None, pragma: int
+) -> None:
+    # normal (1): every commit is in the WAL file before it returns (a killed process
+    # loses nothing); full (2): the disk is flushed on every commit as well.
+    if setting is not None:
+        monkeypatch.setenv("TRAVAUX_SQLITE_SYNCHRONOUS", setting)
+    with Store(f"sqlite:///{tmp_path / 'db.sqlite3'}") as store, store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+
+
+def test_an_unknown_sqlite_synchronous_setting_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAVAUX_SQLITE_SYNCHRONOUS", "sometimes")
+    with pytest.raises(StoreUnavailable, match="TRAVAUX_SQLITE_SYNCHRONOUS='sometimes'"):
+        Store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert not (tmp_path / "db.sqlite3").exists()  # nothing was created
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [

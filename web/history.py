@@ -5,7 +5,9 @@
     GET  /api/texts/{id}/revisions/{rev}               one revision, with its text
     GET  /api/texts/{id}/revisions/{rev}/export        as a file: ?format=akn|docx
                                                        ?mode=clean|negotiation|redline
-                                                       ?from=REV (redline) ?keep_brackets=1
+                                                       ?from=REF (redline) ?keep_brackets=1
+                                                       (a redline's {rev} and REF: a revision,
+                                                       "now" or an ISO time)
     GET  /api/texts/{id}/verification                  is the hash chain intact?
     GET  /api/texts/{id}/clauses/{clause}/history      ?party ?person ?kind ?since ?until
                                                        ?subtree=1 ?limit
@@ -281,11 +283,17 @@ async def get_revision(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(read))
 
 
+REF_KINDS = "a revision (its label or number), now, or an ISO 8601 time"
+
+
 @_json_errors
 async def export_revision(request: Request) -> Response:
     """A revision as a file, as `GET /api/texts/{id}/export` makes one of the text as it
-    stands (`web.exports`); a redline compares revision (or time, or "now") `from` with
-    this revision."""
+    stands (`web.exports`). A redline compares `from` with `{revision}` as Word tracked
+    changes; both sides are what `history_store.open_state` opens (a revision, "now" or an
+    ISO time), so "Rev.1 → now" is `/revisions/now/export?…&from=Rev.1`. Other modes export
+    a revision only. An unknown revision (or a time before the text) is a 404 naming the
+    side; a "now" or a time where a revision is needed, a 400."""
     text_id, ref = request.path_params["text_id"], request.path_params["revision"]
     membership = await member(request, text_id, Capability.EXPORT, doing="export a revision")
     query = request.query_params
@@ -297,23 +305,53 @@ async def export_revision(request: Request) -> Response:
         raise ApiError(400, "format must be akn or docx", {"format": fmt or None})
     if mode not in MODES:
         raise ApiError(400, "mode must be clean, negotiation or redline", {"mode": mode})
-    if mode == "redline" and (fmt != "docx" or not query.get("from")):
-        raise ApiError(400, "a redline is a Word document from an earlier state: "
-                       "format=docx&mode=redline&from=REV")  # fmt: skip
+    redline = mode == "redline"
+    if redline and (fmt != "docx" or not query.get("from", "").strip()):
+        raise ApiError(
+            400,
+            "a redline is a Word document from an earlier state: "
+            "format=docx&mode=redline&from=REF (REF: " + REF_KINDS + ")",
+            {"format": fmt, "from": query.get("from")},
+        )
     store = _store(request)
     language = query.get("language") or None
+    # "now" is the text as everyone editing sees it: the room's document if it is open.
+    now = await _current(request, text_id) if _is_now(ref) or _is_now(query.get("from")) else None
 
-    def make() -> tuple[bytes, str, str]:
-        revision = hs.get_revision(store, text_id, ref)
-        text = revision.open()
+    def state(side: str, reference: str) -> tuple[str, NegotiationText]:
+        if _is_now(reference) and now is not None:
+            return NOW, now
         try:
-            if mode == "redline":
-                _, before = hs.open_state(store, text_id, query["from"])
-                return export_redline(before, text, language=language), text.title, revision.label
+            return hs.open_state(store, text_id, reference.strip())
+        except RevisionError as error:
+            raise ApiError(
+                404, f"{side}: {error}", {side: reference, "expected": REF_KINDS}
+            ) from None
+
+    def make() -> tuple[bytes, str, str, str]:
+        try:
+            if redline:
+                from_name, before = state("from", query["from"])
+                to_name, after = state("to", ref)
+                data = export_redline(before, after, language=language)
+                return data, after.title, to_name, from_name
+            try:
+                revision = hs.get_revision(store, text_id, ref)
+            except RevisionError as error:
+                if _is_now(ref) or _is_time(ref):
+                    raise ApiError(
+                        400,
+                        f"only a revision (its label or number) is exported as {mode}, not "
+                        f"{ref!r}: the text as it stands is GET /api/texts/{text_id}/export; "
+                        "now and times are for a redline's sides",
+                        {"revision": ref, "mode": mode},
+                    ) from None
+                raise ApiError(404, str(error), {"revision": ref}) from None
+            text = revision.open()
             exporter = export_akn if fmt == "akn" else export_docx
             keep = _flag(query.get("keep_brackets"))
             data = exporter(text, mode, keep_brackets=keep, language=language)
-            return data, text.title, revision.label
+            return data, text.title, revision.label, ""
         except OpenBracketsError as error:
             detail = {
                 "open_brackets": [
@@ -326,17 +364,38 @@ async def export_revision(request: Request) -> Response:
         except ExportError as error:
             raise ApiError(400, str(error), None) from None
 
-    data, title, label = await run_in_threadpool(make)
+    data, title, label, from_label = await run_in_threadpool(make)
     detail = {"format": fmt, "mode": mode, "text": text_id, "revision": label}
-    if mode == "redline":
-        detail["from"] = query["from"]
-    await audit(request, "export", membership=membership, text_id=text_id, detail=detail)
     name = f"{slug(title, 'text')}-{slug(label, 'revision')}-{mode}.{SUFFIXES[fmt]}"
+    if redline:
+        detail["from"] = from_label
+        name = (
+            f"{slug(title, 'text')}-{slug(from_label, 'revision')}-to-"
+            f"{slug(label, 'revision')}-{mode}.{SUFFIXES[fmt]}"
+        )
+    await audit(request, "export", membership=membership, text_id=text_id, detail=detail)
     return Response(
         data,
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _is_now(reference: str | None) -> bool:
+    """Whether `reference` names the text as it stands."""
+    return (reference or "").strip().lower() == NOW
+
+
+def _is_time(reference: str) -> bool:
+    """Whether `reference` is an ISO 8601 time (as `history_store.open_state` reads one)."""
+    value = reference.strip()
+    if len(value) < 10 or not value[:4].isdigit():
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 @_json_errors

@@ -314,6 +314,58 @@ def _operation(
     return operation
 
 
+def _export_revision() -> dict[str, Any]:
+    """GET /api/texts/{id}/revisions/{revision}/export: a revision as a file, or a redline
+    between two states of the text (either side a revision, now or a time)."""
+    state = "a revision (its label or number), now, or an ISO 8601 time"
+    operation = _operation(
+        "exportRevision",
+        "A revision as a file, or a Word redline between two states of the text",
+        ["text_id", "revision"],
+        [
+            _query("format", "akn or docx", ["akn", "docx"], required=True),
+            _query(
+                "mode",
+                "clean, negotiation (default) or redline",
+                ["clean", "negotiation", "redline"],
+            ),
+            _query("language", "the expression's language"),
+            _query("keep_brackets", "a clean export that keeps open brackets"),
+            _query("from", f"redline (required): the earlier side, {state}"),
+        ],
+    )
+    operation["description"] = (
+        "In clean and negotiation modes, `revision` is a revision (its label or number) and "
+        "the file is that revision as the text's own export makes one of the text now. In "
+        "redline mode (format=docx), the file shows the changes from `from` to `revision` "
+        f"as Word tracked changes (w:ins, w:del); each side is {state} — `now` being the "
+        "text as everyone editing sees it — so Rev.1 to now is "
+        "`/revisions/now/export?format=docx&mode=redline&from=Rev.1`."
+    )
+    operation["parameters"][1]["description"] = (
+        f"a revision (its label or number); for a redline, the later side: {state}"
+    )
+    operation["responses"]["200"] = {
+        "description": "The file, as an attachment",
+        "content": {
+            "application/akn+xml": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+    operation["responses"]["400"] = _error(
+        "A wrong or missing parameter: a redline without `from` or not in Word, or `now` or "
+        "a time where a revision is needed (clean and negotiation modes)"
+    )
+    operation["responses"]["404"] = _error(
+        "No such text (or not one of yours), or no such revision, or a time before the "
+        "text existed; for a redline the error names the side (`from: …`, `to: …`)"
+    )
+    operation["responses"]["409"] = _error("Clean export refused: brackets are still open (listed)")
+    return operation
+
+
 def _history_paths() -> dict[str, Any]:
     """Revisions, per-clause history, diffs and restore (web/history.py)."""
     text = ["text_id"]
@@ -344,18 +396,7 @@ def _history_paths() -> dict[str, Any]:
             "get": _operation("getRevision", "One revision", ["text_id", "revision"]),
         },
         "/api/texts/{text_id}/revisions/{revision}/export": {
-            "get": _operation(
-                "exportRevision",
-                "A revision as a file, as the text's export makes one of the text now",
-                ["text_id", "revision"],
-                [
-                    _query("format", "akn or docx", required=True),
-                    _query("mode", "clean, negotiation or redline (default: negotiation)"),
-                    _query("language", "the expression's language"),
-                    _query("keep_brackets", "a clean export that keeps open brackets"),
-                    _query("from", "for a redline: the earlier revision"),
-                ],
-            ),
+            "get": _export_revision(),
         },
         "/api/texts/{text_id}/verification": {
             "get": _operation("verifyRevisions", "Check the revisions' hash chain", text),

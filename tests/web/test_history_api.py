@@ -4,7 +4,10 @@ restore that reaches the editors — made as the person signed in, with their ri
 
 from __future__ import annotations
 
+import io
+import re
 import time
+import zipfile
 
 import pytest
 from sqlalchemy import text as sql
@@ -16,7 +19,7 @@ from crdt_sync.accounts import Accounts
 from crdt_sync.audit import AuditLog
 from crdt_sync.history_store import append_updates
 from crdt_sync.store import Store
-from drafting.clauses import insert_words
+from drafting.clauses import delete_words, insert_words
 from drafting.history import recording
 from drafting.importing import import_markdown
 from drafting.schema import NegotiationText
@@ -308,12 +311,98 @@ def test_a_revision_is_exported_as_a_file_and_as_a_redline(
     assert legal.get(url, params={"format": "pdf"}).status_code == 400
     assert legal.get(url, params={"format": "docx", "mode": "redline"}).status_code == 400
     missing = legal.get(f"/api/texts/{text_id}/revisions/Rev.9/export?format=akn")
-    assert missing.status_code == 409 and "no revision 'Rev.9'" in missing.json()["error"]
+    assert missing.status_code == 404 and "no revision 'Rev.9'" in missing.json()["error"]
     exported = AuditLog(store).entries(actions={"export"})
     assert [(e.person, e.detail["revision"], e.detail["mode"]) for e in exported] == [
         ("legal@demo", "Rev.1", "negotiation"),
         ("legal@demo", "Rev.2", "redline"),
     ]
+
+
+def _tracked_changes(docx: bytes) -> str:
+    """word/document.xml of a Word file."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as opened:
+        return opened.read("word/document.xml").decode("utf-8")
+
+
+def test_a_redline_from_a_revision_to_now_has_tracked_changes(
+    client: TestClient, legal: TestClient, store: Store, text_id: str
+) -> None:
+    """From Rev.1 to now: the later side is the text as everyone editing sees it (the
+    room's document), with an editor's change made after Rev.1 through the room."""
+    assert client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"}).is_success
+    url = f"/api/texts/{text_id}/revisions/now/export"
+    params = {"format": "docx", "mode": "redline", "from": "Rev.1"}
+    with client.websocket_connect(f"/ws/{text_id}") as websocket:  # an editor in the room
+        replica = NegotiationText()
+        websocket.receive_bytes()
+        websocket.send_bytes(protocol.sync_step1(replica.doc.get_state()))
+        _apply_frames(websocket, replica, until=lambda: replica.get_meta("revision") == "Rev.1")
+        paragraph = next(r.id for r in replica.clauses() if "take action" in str(r.words))
+        start = str(replica.clause(paragraph).words).index(" take action")
+        with recording(replica) as updates:
+            insert_words(replica, paragraph, 0, "All ")
+            delete_words(replica, paragraph, start + 4, start + len(" take action") + 4)
+        for update in updates:
+            websocket.send_bytes(protocol.sync_update(update))
+        deadline = time.monotonic() + 10
+        while "<w:ins " not in _tracked_changes(redline := legal.get(url, params=params).content):
+            assert time.monotonic() < deadline, "the editor's change never reached the redline"
+            time.sleep(0.05)
+
+    document = _tracked_changes(redline)
+    assert "<w:ins " in document and "<w:del " in document
+    assert re.search(r"<w:ins [^>]*>(?:(?!</w:ins>).)*>All </w:t>", document)
+    assert re.search(r"<w:del [^>]*>(?:(?!</w:del>).)*> take action</w:delText>", document)
+    response = legal.get(url, params=params)
+    assert response.headers["content-disposition"].endswith('-rev-1-to-now-redline.docx"')
+    # By number, and to a time after the change (the text as of the last change by then,
+    # read from the store: once the room has written the change).
+    while "All Parties" not in _words(hs.text_at(store, text_id)):
+        assert time.monotonic() < deadline, "the editor's change was never stored"
+        time.sleep(0.05)
+    later = legal.get(
+        f"/api/texts/{text_id}/revisions/2999-01-01T00:00:00Z/export",
+        params={**params, "from": "1"},
+    )
+    assert later.status_code == 200 and "<w:ins " in _tracked_changes(later.content)
+    [*_, audited] = AuditLog(store).entries(actions={"export"})
+    assert (audited.detail["from"], audited.detail["revision"]) == (
+        "Rev.1",
+        "2999-01-01T00:00:00+00:00",
+    )
+
+
+def test_a_redline_with_a_wrong_side_is_a_clear_error(
+    client: TestClient, legal: TestClient, text_id: str
+) -> None:
+    client.post(f"/api/texts/{text_id}/revisions", json={"label": "Rev.1"})
+    base = f"/api/texts/{text_id}/revisions"
+    redline = {"format": "docx", "mode": "redline"}
+
+    def error(path: str, **params: str) -> tuple[int, str]:
+        response = legal.get(f"{base}/{path}/export", params=params)
+        return response.status_code, response.json()["error"]
+
+    status, message = error("now", **redline, **{"from": "Rev.9"})
+    assert status == 404 and message.startswith("from: no revision 'Rev.9'")
+    status, message = error("Rev.9", **redline, **{"from": "Rev.1"})
+    assert status == 404 and message.startswith("to: no revision 'Rev.9'")
+    status, message = error("now", **redline, **{"from": "1990-01-01"})
+    assert status == 404 and "did not exist yet" in message
+    status, message = error("now", **redline)
+    assert status == 400 and "from=REF" in message
+    status, message = error("now", **redline, **{"from": " "})
+    assert status == 400 and "from=REF" in message
+    # Other modes export a revision, never "now" or a time.
+    status, message = error("now", format="docx", mode="negotiation")
+    assert (
+        status == 400 and "only a revision" in message and f"/api/texts/{text_id}/export" in message
+    )
+    status, message = error("2026-01-01T00:00", format="akn")
+    assert status == 400 and "only a revision" in message
+    status, message = error("Rev.9", format="akn")
+    assert status == 404 and "no revision 'Rev.9'" in message
 
 
 def test_a_clause_and_the_text_at_any_point_in_time(

@@ -268,6 +268,10 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
         "host": args.host,
         "port": args.port,
         "log_level": "info",
+        # The sans-I/O implementation writes a frame to the socket in one call; the
+        # default one awaits a drain per frame, the largest cost of a 500-client fan-out
+        # (docs/PERFORMANCE.md). A stalled client still stops its own sender only.
+        "ws": "websockets-sansio",
         # Compression costs CPU on both sides at high fan-out for small CRDT updates.
         "ws_per_message_deflate": False,
         # A hard cap for the transport; the room refuses above the limit with its reason.
@@ -301,7 +305,7 @@ def _settle_heap() -> None:
     # The WebSocket implementation is imported by uvicorn only once it starts: import it
     # now, so that its modules are frozen with the rest.
     with contextlib.suppress(ImportError):
-        import uvicorn.protocols.websockets.websockets_impl  # noqa: F401
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)

@@ -137,6 +137,8 @@ export class History {
       ...this.revisions.map((r) => h('option', { value: String(r.number), selected: selected === String(r.number) }, `${r.number} — ${r.label}`)),
       h('option', { value: 'now', selected: selected === 'now' }, 'now (the text as it stands)')
     ]
+    // The dialog is redrawn whenever the list is read: what the person chose or typed stays.
+    const typed = this.dialog.querySelector('#revision-label')?.value || ''
     const previous = this.dialog.querySelector('#compare-from')?.value
     const next = this.dialog.querySelector('#compare-to')?.value
     const view = this.dialog.querySelector('input[name=diff-view]:checked')?.value || 'inline'
@@ -160,6 +162,7 @@ export class History {
     ]
     if (identity.capabilities.has('decide')) {
       const label = h('input', { id: 'revision-label', type: 'text', placeholder: `Rev.${this.revisions.length + 1}` })
+      label.value = typed
       parts.push(h('form', { class: 'cut', onsubmit: (e) => { e.preventDefault(); this.cut(label.value) } },
         h('h3', {}, 'Cut a revision'),
         h('label', { for: 'revision-label' }, 'Label (optional)'), label,
@@ -185,6 +188,8 @@ export class History {
     try {
       const revision = await api('POST', `${this.base}/revisions`, { label: label || '' })
       this.message = `Revision ${revision.number} “${revision.label}” cut.`
+      const input = this.dialog?.querySelector('#revision-label')
+      if (input) input.value = '' // that label is taken now (kept after a refusal, to correct)
       this.know([revision]) // the server's answer names it: shown at once, whatever readings say
     } catch (e) {
       this.message = `Not cut: ${e.message}`

@@ -205,6 +205,91 @@ def test_exports_download_files_that_open(person: Any, server: Server, screensho
     assert clean.tag == f"{{{AKN_NAMESPACE}}}akomaNtoso"
 
 
+def tracked_changes(docx: bytes) -> str:
+    """word/document.xml of a downloaded Word file (which must be one)."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as opened:
+        return opened.read("word/document.xml").decode("utf-8")
+
+
+def test_a_word_redline_between_a_revision_and_now_from_the_dialog_and_the_menu(
+    person: Any, server: Server, screenshots: Path
+) -> None:
+    clause = clause_id_with(server.stored_text(), "take into account the particular vulnerability")
+    chair = person("chair@demo")
+    chair.click("#open-revisions")
+    chair.fill("#revision-label", "Before the redline")
+    # A reading of the list arriving redraws the dialog: the label typed stays (it was lost
+    # when the reading came after the typing, and the revision was cut as "Rev.N").
+    chair.evaluate("() => window.travaux.room.history.loadRevisions()")
+    assert chair.input_value("#revision-label") == "Before the redline"
+    chair.click("[data-action=cut-revision]")
+    chair.wait_for_selector("#revisions-message:has-text('cut')", timeout=20_000)
+    assert "Not cut" not in chair.inner_text("#revisions-message"), chair.inner_text("#revisions")
+    assert chair.input_value("#revision-label") == ""  # that label is taken now
+    row = "#revision-list tr:has-text('Before the redline')"
+    chair.wait_for_selector(row)
+    number = chair.get_attribute(row, "data-revision")
+    chair.click("[data-action=close-revisions]")
+    # After the revision, the chair adds words to Article 2.2.
+    open_clause(chair, clause)
+    chair.keyboard.press("Control+End")
+    chair.keyboard.press("ArrowLeft")  # before the final "."
+    chair.keyboard.type(" without delay")
+    wait_for(lambda: "objective without delay." in stored_words(server, clause), what="stored")
+
+    legal = person("legal@demo")
+
+    def fetch(selector: str) -> tuple[str, bytes]:
+        with legal.expect_download() as info:
+            legal.click(selector)
+        download = info.value
+        assert download.failure() is None
+        return download.suggested_filename, Path(download.path()).read_bytes()
+
+    # The revisions dialog: the redline from the revision to now, as a Word file.
+    legal.click("#open-revisions")
+    legal.wait_for_selector(row)
+    legal.select_option("#compare-from", number)
+    legal.select_option("#compare-to", "now")
+    name, data = fetch("#revisions [data-action=redline]")
+    assert name.endswith("-before-the-redline-to-now-redline.docx")
+    document = tracked_changes(data)
+    assert "<w:ins " in document or "<w:del " in document
+    assert "without delay" in document
+    message = legal.locator("#redline-message")
+    wait_for(lambda: "Downloaded" in message.inner_text(), what="the dialog says it is done")
+    assert message.get_attribute("class") == "ok"
+    assert "Before the redline → now" in message.inner_text()
+    legal.screenshot(path=str(screenshots / "room-revisions-redline.png"))
+    # The server's error is said in the same line (a revision that is not there).
+    legal.evaluate(
+        """() => { const s = document.getElementById('compare-from')
+                   s.append(new Option('gone', '9999')); s.value = '9999' }"""
+    )
+    legal.click("#revisions [data-action=redline]")
+    legal.wait_for_selector("#redline-message.error:has-text('from: no revision')")
+    legal.keyboard.press("Escape")
+    legal.wait_for_selector("#revisions", state="hidden")
+
+    # The Export menu: "Redline from" offers this text's revisions (to now).
+    legal.click("#export summary")
+    offered = legal.locator("#redline-from option").all_inner_texts()
+    assert "Before the redline of this text" in offered
+    assert any("this text itself" in o for o in offered)  # the texts are still offered
+    legal.select_option("#redline-from", label="Before the redline of this text")
+    legal.screenshot(path=str(screenshots / "room-export-redline-from-revision.png"))
+    name, data = fetch("[data-export=docx-redline]")
+    assert name.endswith("-before-the-redline-to-now-redline.docx")
+    document = tracked_changes(data)
+    assert "<w:ins " in document and "without delay" in document
+    assert "Downloaded" in legal.inner_text("#export-message")
+    # Nobody without the export right gets the button.
+    eu = person("eu@demo")
+    eu.click("#open-revisions")
+    eu.wait_for_selector(row)
+    assert eu.locator("[data-action=redline]").count() == 0
+
+
 def test_the_chair_accepts_rejects_and_chooses_an_option(
     person: Any, server: Server, screenshots: Path
 ) -> None:

@@ -5,8 +5,13 @@
 // The file is fetched (so that a refusal is read, not saved as a file) and handed to the
 // browser as a download named by the server. A clean export of a text whose brackets are
 // still open is refused (409) with the brackets listed: the page says so and offers the
-// clean text with its brackets kept (keep_brackets=1). A redline compares another stored
-// text of the negotiation (`from`) with this one. See docs/EXPORTS.md.
+// clean text with its brackets kept (keep_brackets=1). A redline compares an earlier
+// state with this text as it stands: one of this text's revisions
+//
+//   GET /api/texts/{id}/revisions/now/export?format=docx&mode=redline&from=N
+//
+// or another stored text of the negotiation (`from=ID` of the route above). See
+// docs/EXPORTS.md.
 
 import { download } from './api.js'
 import { h } from './dom.js'
@@ -23,12 +28,36 @@ export function exportMenu (room) {
   const { textId, identity } = room
   const message = h('p', { id: 'export-message', role: 'status' })
   const others = (identity.texts || []).filter((t) => t.id !== textId)
-  const from = h('select', { id: 'redline-from', 'aria-label': 'Redline: the earlier text' },
-    others.map((t) => h('option', { value: t.id }, t.title)),
-    h('option', { value: textId }, others.length ? 'this text itself (no changes)' : 'this text itself (the only text: no changes)'))
+  const base = `/api/texts/${encodeURIComponent(textId)}`
+  // "Redline from": this text's revisions (to now), then the negotiation's other texts.
+  // Until someone picks, the latest revision is the one offered (the changes since it).
+  const from = h('select', { id: 'redline-from', 'aria-label': 'Redline: the earlier version' })
+  let picked = false
+  from.addEventListener('change', () => { picked = true })
+  const fill = (revisions) => {
+    const keep = from.value
+    const latest = revisions.length ? `rev:${revisions[revisions.length - 1].number}` : ''
+    const chosen = picked ? keep : latest || keep
+    const groups = [h('optgroup', { label: 'Texts' },
+      others.map((t) => h('option', { value: t.id }, t.title)),
+      h('option', { value: textId }, others.length ? 'this text itself (no changes)' : 'this text itself (the only text: no changes)'))]
+    if (revisions.length) {
+      groups.unshift(h('optgroup', { label: 'Revisions of this text (to now)' }, [...revisions].reverse().map((r) =>
+        h('option', { value: `rev:${r.number}`, 'data-revision': r.number }, `${r.label} of this text`))))
+    }
+    from.replaceChildren(...groups)
+    if (chosen && [...from.options].some((o) => o.value === chosen)) from.value = chosen
+  }
+  fill(room.history.revisions)
+  room.history.onRevisions(fill)
   const get = async (format, mode, extra = '') => {
-    let url = `/api/texts/${encodeURIComponent(textId)}/export?format=${format}&mode=${mode}${extra}`
-    if (mode === 'redline') url += `&from=${encodeURIComponent(from.value)}`
+    let url = `${base}/export?format=${format}&mode=${mode}${extra}`
+    if (mode === 'redline') {
+      const revision = from.selectedOptions[0]?.dataset.revision
+      url = revision
+        ? `${base}/revisions/now/export?format=docx&mode=redline&from=${encodeURIComponent(revision)}`
+        : `${url}&from=${encodeURIComponent(from.value)}`
+    }
     message.className = ''
     message.replaceChildren(`Preparing ${format.toUpperCase()} (${mode})…`)
     try {

@@ -4,12 +4,15 @@
 //   POST /api/texts/{id}/revisions {label}            the chair cuts the next one
 //   GET  /api/texts/{id}/diff?from=&to=               what changed, clause by clause
 //   GET  /api/texts/{id}/clauses/{c}/history?party=   a clause's entries, each with its diff
+//   GET  /api/texts/{id}/revisions/{to}/export?format=docx&mode=redline&from=
+//                                                     the Word redline (tracked changes)
+//                                                     between two of them, or one and now
 //
 // Diffs come from the server as (op, words) runs — "equal", "insert", "delete" — and are
 // drawn inline (<del>/<ins>) or side by side (the old words with their deletions, the new
 // with their insertions). See docs/HISTORY.md.
 
-import { api, when } from './api.js'
+import { api, download, when } from './api.js'
 import { h } from './dom.js'
 
 const CHANGE_TEXT = {
@@ -48,6 +51,8 @@ export class History {
     this.revisions = []
     this.clause = null // { id, party, entries, count, error }
     this.comparison = null
+    this.redlineStatus = null // { kind: '' | 'ok' | 'error', text } of the last redline
+    this.listeners = new Set()
     this.base = `/api/texts/${encodeURIComponent(room.textId)}`
   }
 
@@ -70,7 +75,17 @@ export class History {
     for (const r of revisions) known.set(r.number, r)
     this.revisions = [...known.values()].sort((a, b) => a.number - b.number)
     this.room.renderCounters()
+    for (const listener of this.listeners) listener(this.revisions)
     if (this.dialog?.open) this.renderDialog()
+  }
+
+  /** `listener(revisions)` each time the list is read (the Export menu offers them). */
+  onRevisions (listener) { this.listeners.add(listener) }
+
+  /** How a comparison names a side: a revision's label, or "now". */
+  sideName (ref) {
+    if (ref === 'now') return 'now'
+    return this.revisions.find((r) => String(r.number) === String(ref))?.label || String(ref)
   }
 
   // -- a clause's timeline (in the panel) ------------------------------------------------
@@ -169,12 +184,20 @@ export class History {
         h('button', { type: 'submit', 'data-action': 'cut-revision' }, 'Cut a revision now')))
     }
     parts.push(h('p', { id: 'revisions-message', role: 'status' }, this.message || ''))
+    // Whoever may export also gets the comparison as a Word file with tracked changes.
+    const exporting = identity.capabilities.has('export')
+    const status = this.redlineStatus
     parts.push(h('form', { class: 'compare', onsubmit: (e) => { e.preventDefault(); this.compare(from.value, to.value) } },
       h('h3', {}, 'Compare'),
       h('div', { class: 'compare-row' },
         h('label', {}, 'From ', from), h('label', {}, 'to ', to)),
       h('fieldset', {}, h('legend', {}, 'Show'), radio('inline', 'inline'), radio('side', 'side by side')),
-      h('button', { type: 'submit', 'data-action': 'compare' }, 'Compare')))
+      h('div', { class: 'compare-actions' },
+        h('button', { type: 'submit', 'data-action': 'compare' }, 'Compare'),
+        exporting
+          ? h('button', { type: 'button', 'data-action': 'redline', onclick: () => this.redline(from.value, to.value) }, 'Word redline (tracked changes)')
+          : null),
+      exporting ? h('p', { id: 'redline-message', role: 'status', class: status?.kind || '' }, status?.text || '') : null))
     parts.push(this.comparisonView(view))
     const focused = this.dialog.contains(document.activeElement) ? document.activeElement.id || document.activeElement.dataset.action : ''
     this.dialog.replaceChildren(...parts)
@@ -208,6 +231,21 @@ export class History {
       this.comparison = { from, to, error: e.message }
     }
     this.renderDialog()
+  }
+
+  /** The Word redline from `from` to `to` (revision numbers or "now"), downloaded. */
+  async redline (from, to) {
+    const sides = `${this.sideName(from)} → ${this.sideName(to)}`
+    this.redlineStatus = { kind: '', text: `Preparing the Word redline ${sides}…` }
+    this.renderDialog()
+    const url = `${this.base}/revisions/${encodeURIComponent(to)}/export?format=docx&mode=redline&from=${encodeURIComponent(from)}`
+    try {
+      const file = await download(url, 'redline.docx')
+      this.redlineStatus = { kind: 'ok', text: `Downloaded ${file.name}: ${sides} as tracked changes.` }
+    } catch (e) {
+      this.redlineStatus = { kind: 'error', text: `Not exported: ${e.message}` }
+    }
+    if (this.dialog?.open) this.renderDialog()
   }
 
   comparisonView (view) {

@@ -272,6 +272,16 @@ def _query(
     }
 
 
+def _format_and_mode() -> list[dict[str, Any]]:
+    """The query parameters every export shares: which file, and which kind of text."""
+    return [
+        _query("format", "akn or docx", ["akn", "docx"], required=True),
+        _query(
+            "mode", "clean, negotiation (default) or redline", ["clean", "negotiation", "redline"]
+        ),
+    ]
+
+
 def _operation(
     operation_id: str,
     summary: str,
@@ -323,12 +333,7 @@ def _export_revision() -> dict[str, Any]:
         "A revision as a file, or a Word redline between two states of the text",
         ["text_id", "revision"],
         [
-            _query("format", "akn or docx", ["akn", "docx"], required=True),
-            _query(
-                "mode",
-                "clean, negotiation (default) or redline",
-                ["clean", "negotiation", "redline"],
-            ),
+            *_format_and_mode(),
             _query("language", "the expression's language"),
             _query("keep_brackets", "a clean export that keeps open brackets"),
             _query("from", f"redline (required): the earlier side, {state}"),
@@ -551,12 +556,7 @@ def openapi_document(max_upload_bytes: int) -> dict[str, Any]:
                     "summary": "Download the text as Akoma Ntoso XML or Word",
                     "parameters": [
                         _path("text_id"),
-                        _query("format", "akn or docx", ["akn", "docx"], required=True),
-                        _query(
-                            "mode",
-                            "clean, negotiation (default) or redline",
-                            ["clean", "negotiation", "redline"],
-                        ),
+                        *_format_and_mode(),
                         _query("keep_brackets", "clean mode: keep open brackets visible"),
                         _query("language", "language of the expression, e.g. en"),
                         _query("from", "redline: the earlier text (an id)"),

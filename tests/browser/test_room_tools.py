@@ -118,6 +118,13 @@ def test_a_balloon_for_one_delegation_reaches_only_it_and_withdrawing_removes_it
     assert stored_words(server, clause).endswith("ZEPHYR-EU-ONLY wording of a definition")
 
 
+def cut_revision(chair: Any) -> None:
+    """Cut a revision with the label typed in the open revisions dialog; it must be cut."""
+    chair.click("[data-action=cut-revision]")
+    chair.wait_for_selector("#revisions-message:has-text('cut')", timeout=20_000)
+    assert "Not cut" not in chair.inner_text("#revisions-message"), chair.inner_text("#revisions")
+
+
 def test_history_revisions_and_counters_since_the_last_revision(
     person: Any, server: Server, screenshots: Path
 ) -> None:
@@ -126,9 +133,7 @@ def test_history_revisions_and_counters_since_the_last_revision(
     # The chair cuts a revision from the revisions dialog.
     chair.click("#open-revisions")
     chair.fill("#revision-label", "Before the Friday session")
-    chair.click("[data-action=cut-revision]")
-    chair.wait_for_selector("#revisions-message:has-text('cut')", timeout=20_000)
-    assert "Not cut" not in chair.inner_text("#revisions-message"), chair.inner_text("#revisions")
+    cut_revision(chair)
     chair.wait_for_selector("#revision-list tr:has-text('Before the Friday session')")
     chair.click("[data-action=close-revisions]")
     chair.wait_for_selector("#since-revision:has-text('Before the Friday session')")
@@ -222,9 +227,7 @@ def test_a_word_redline_between_a_revision_and_now_from_the_dialog_and_the_menu(
     # when the reading came after the typing, and the revision was cut as "Rev.N").
     chair.evaluate("() => window.travaux.room.history.loadRevisions()")
     assert chair.input_value("#revision-label") == "Before the redline"
-    chair.click("[data-action=cut-revision]")
-    chair.wait_for_selector("#revisions-message:has-text('cut')", timeout=20_000)
-    assert "Not cut" not in chair.inner_text("#revisions-message"), chair.inner_text("#revisions")
+    cut_revision(chair)
     assert chair.input_value("#revision-label") == ""  # that label is taken now
     row = "#revision-list tr:has-text('Before the redline')"
     chair.wait_for_selector(row)

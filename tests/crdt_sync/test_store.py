@@ -133,6 +133,38 @@ def test_a_group_of_updates_for_several_texts_is_appended_in_one_go(store: Store
     assert store.update_count(ids[0]) == 4  # the refused group left nothing behind
 
 
+def test_appended_entries_are_chained_to_the_one_before_them_in_their_text(
+    store: Store,
+) -> None:
+    """What a scale-out process follows (`append_chain`): each entry with the id of the
+    entry before it in the same text's log (here: its creation, at first); the text is
+    marked as changed."""
+    docs = {"a": new_doc("a"), "b": new_doc("b")}
+    ids = {
+        name: store.create_text(doc.get_update(), title=name, kind="treaty", origin="import")
+        for name, doc in docs.items()
+    }
+    created = {name: store.get_text(text_id).updated for name, text_id in ids.items()}
+    heads = store.log_heads(list(ids.values()))
+
+    def entry(name: str, letter: str) -> tuple[str, bytes, str]:
+        before = docs[name].get_state()
+        docs[name].get("words", type=Text).insert(0, letter)
+        return ids[name], docs[name].get_update(before), "w"
+
+    first = store.append_chain([entry("a", "1"), entry("a", "2"), entry("b", "1")])
+    second = store.append_chain([entry("b", "2"), entry("a", "3")])
+
+    (a1, prev_a1), (a2, prev_a2), (b1, prev_b1) = first
+    (b2, prev_b2), (a3, prev_a3) = second
+    assert (prev_a1, prev_a2, prev_a3) == (heads[ids["a"]], a1, a2)
+    assert (prev_b1, prev_b2) == (heads[ids["b"]], b1)
+    assert [log_id for log_id, _ in store.read_log(ids["a"], heads[ids["a"]])] == [a1, a2, a3]
+    assert words_of(store.load(ids["a"])) == "321a"
+    for name, text_id in ids.items():
+        assert store.get_text(text_id).updated > created[name]
+
+
 def test_a_snapshot_written_by_a_room_is_where_loading_starts(store: Store) -> None:
     doc = new_doc(WORDS)
     text_id = store.create_text(doc.get_update(), title="t", kind="treaty", origin="import")

@@ -210,6 +210,48 @@ def test_exports_download_files_that_open(person: Any, server: Server, screensho
     assert clean.tag == f"{{{AKN_NAMESPACE}}}akomaNtoso"
 
 
+def test_whoever_may_edit_restores_a_clause_to_its_wording_at_a_revision(
+    person: Any, server: Server, screenshots: Path
+) -> None:
+    clause = clause_id_with(server.stored_text(), "Maintain an inventory of its glaciers")
+    at_revision = stored_words(server, clause)
+    chair = person("chair@demo")
+    chair.click("#open-revisions")
+    chair.fill("#revision-label", "Before the restore")
+    cut_revision(chair)
+    number = chair.get_attribute(
+        "#revision-list tr:has-text('Before the restore')", "data-revision"
+    )
+    chair.click("[data-action=close-revisions]")
+    # The chair rewords the clause, then thinks better of it.
+    open_clause(chair, clause)
+    # (A bracket's lift button prints the brackets nested in it, as negotiators do.)
+    keep = chair.locator("#panel button[data-action=lift-keep]")
+    assert "Keep “updated every [five][ten] years”" in keep.all_inner_texts()
+    chair.keyboard.press("Control+Home")
+    chair.keyboard.type("Promptly ")
+    wait_for(lambda: stored_words(server, clause) == "Promptly " + at_revision, what="the edit")
+    chair.click("[data-action=show-history]")
+    chair.select_option("#restore-from", number)
+    chair.click("[data-action=restore-clause]")
+    chair.wait_for_selector("#restore-message:has-text('Restored to its wording at')")
+    assert "Before the restore" in chair.inner_text("#restore-message")
+    wait_for(lambda: stored_words(server, clause) == at_revision, what="the restored words")
+    wait_for(lambda: editor_text(chair, clause) == at_revision, what="the chair's copy")
+    # A new, attributed change: the history keeps the edit and shows the restore on top.
+    newest = chair.locator("#clause-history > li").first
+    wait_for(lambda: newest.get_attribute("data-kind") == "restored", what="the restore entry")
+    assert "Chair of the conference" in newest.inner_text() or "chair@demo" in newest.inner_text()
+    assert "Promptly" in " ".join(chair.locator("#clause-history del").all_inner_texts())
+    chair.screenshot(path=str(screenshots / "room-clause-restored.png"))
+    # A delegate may not edit the text: no restore offered.
+    eu = person("eu@demo")
+    open_clause(eu, clause)
+    eu.click("[data-action=show-history]")
+    eu.wait_for_selector("#clause-history > li")
+    assert eu.locator("#restore-from").count() == 0
+
+
 def tracked_changes(docx: bytes) -> str:
     """word/document.xml of a downloaded Word file (which must be one)."""
     with zipfile.ZipFile(io.BytesIO(docx)) as opened:

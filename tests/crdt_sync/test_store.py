@@ -160,6 +160,7 @@ def test_appended_entries_are_chained_to_the_one_before_them_in_their_text(
     assert (prev_a1, prev_a2, prev_a3) == (heads[ids["a"]], a1, a2)
     assert (prev_b1, prev_b2) == (heads[ids["b"]], b1)
     assert [log_id for log_id, _ in store.read_log(ids["a"], heads[ids["a"]])] == [a1, a2, a3]
+    assert [log_id for log_id, _ in store.read_log(ids["b"], heads[ids["b"]])] == [b1, b2]
     assert words_of(store.load(ids["a"])) == "321a"
     for name, text_id in ids.items():
         assert store.get_text(text_id).updated > created[name]

@@ -110,7 +110,8 @@ export class History {
     const section = h('section', { class: 'history', 'aria-label': 'History of this clause' },
       h('h3', {}, 'History of this clause'),
       h('label', { for: 'history-party' }, 'Show the entries of'), filter,
-      h('button', { type: 'button', 'data-action': 'show-history', onclick: () => this.loadClause(clauseId, filter.value) }, shown ? 'Refresh history' : 'Show history'))
+      h('button', { type: 'button', 'data-action': 'show-history', onclick: () => this.loadClause(clauseId, filter.value) }, shown ? 'Refresh history' : 'Show history'),
+      this.restoreForm(clauseId))
     if (!shown) return section
     if (shown.loading) section.append(h('p', { class: 'hint' }, 'Loading…'))
     else if (shown.error) section.append(h('p', { class: 'error' }, shown.error))
@@ -129,6 +130,34 @@ export class History {
           inlineDiff(e.ops)))))
     }
     return section
+  }
+
+  /** Whoever may edit gives the clause its wording at a revision: a new, attributed change
+   *  (POST …/clauses/{c}/restore), so the history keeps what it said before too. */
+  restoreForm (clauseId) {
+    if (!this.room.identity.capabilities.has('edit') || !this.revisions.length) return null
+    const choice = h('select', { id: 'restore-from', 'aria-label': 'Revision to restore from' },
+      [...this.revisions].reverse().map((r) => h('option', { value: String(r.number) }, `${r.number} — ${r.label}`)))
+    const note = this.restored?.clause === clauseId ? this.restored : null
+    return h('form', { class: 'restore', onsubmit: (e) => { e.preventDefault(); this.restore(clauseId, choice.value) } },
+      h('label', { for: 'restore-from' }, 'Give this clause its wording at'), choice,
+      h('button', { type: 'submit', 'data-action': 'restore-clause' }, 'Restore'),
+      h('p', { id: 'restore-message', role: 'status', class: note?.error ? 'error' : 'ok' }, note?.message || ''))
+  }
+
+  async restore (clauseId, number) {
+    const label = this.sideName(number)
+    try {
+      const body = await api('POST', `${this.base}/clauses/${encodeURIComponent(clauseId)}/restore`, { to: number })
+      this.restored = {
+        clause: clauseId,
+        message: body.changes.length ? `Restored to its wording at ${label}.` : `Already as at ${label}: nothing to change.`
+      }
+    } catch (e) {
+      this.restored = { clause: clauseId, error: true, message: `Not restored: ${e.message}` }
+    }
+    if (this.clause?.id === clauseId) await this.loadClause(clauseId, this.clause.party)
+    else if (this.room.active?.id === clauseId) this.room.panel.render()
   }
 
   // -- revisions: list, cut, compare (a dialog) ------------------------------------------

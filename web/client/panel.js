@@ -2,7 +2,7 @@
 // proposals on the clause (support, object, withdraw), and the chair's decisions (status,
 // lifting brackets). Every action is one operation of operations.js: one Yjs transaction.
 
-import { ALLOWED, field, roots, spans } from './model.js'
+import { ALLOWED, field, marks, roots, spans } from './model.js'
 import * as op from './operations.js'
 import { h, partyHue } from './dom.js'
 
@@ -147,9 +147,20 @@ export class Panel {
     return section
   }
 
+  /** A bracket's words as negotiators print them: brackets nested inside it included
+   *  ("updated every [five][ten] years", not "updated every fiveten years"). */
   wordsOf (s) {
     const { doc, active } = this.room
-    return roots(doc).clauses.get(active.id).get('words').toString().slice(s.start, s.end)
+    const ytext = roots(doc).clauses.get(active.id).get('words')
+    const words = ytext.toString()
+    const inner = spans(doc, ytext).filter((t) => t.id !== s.id && t.depth > s.depth && t.start >= s.start && t.end <= s.end)
+    const { opens, closes } = marks(inner)
+    let out = ''
+    for (let i = s.start; i <= s.end; i++) {
+      out += ']'.repeat(closes.get(i)?.length || 0)
+      if (i < s.end) out += '['.repeat(opens.get(i)?.length || 0) + words[i]
+    }
+    return out
   }
 
   chairTools (id, rec) {

@@ -72,7 +72,7 @@ class Room:
     def __init__(
         self,
         text_id: str,
-        state: bytes,
+        doc: Doc,
         committer: GroupCommitter,
         limits: Limits,
         *,
@@ -84,10 +84,8 @@ class Room:
         cluster: Cluster | None = None,
     ) -> None:
         self.text_id = text_id
-        self.doc = Doc()
-        if state:
-            self.doc.apply_update(state)
-        self.size = len(state)
+        self.doc = doc
+        self.size = len(doc.get_update())  # as encoded: what the document limit counts
         self.guard = guard(self.doc)
         self.committer = committer
         self.limits = limits
@@ -105,7 +103,7 @@ class Room:
         self.recorder = recorder
         self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
         self._observed: list[Change] = []
-        # Several processes: `state` held every log entry up to `position`.
+        # Several processes: `doc` held every log entry up to `position`.
         self.cluster = cluster
         self._cursor = position
         self._ahead: dict[int, int] = {}  # own entries past a gap: previous id → id

@@ -320,10 +320,12 @@ class Store:
 
     def load(self, text_id: str) -> bytes:
         """The whole document as one update: latest snapshot plus the log after it."""
-        return self._load_doc(text_id)[0].get_update()
+        return self.load_document(text_id)[0].get_update()
 
-    def _load_doc(self, text_id: str) -> tuple[Doc, int]:
-        """The document and the id of the last log entry in it (0 if none)."""
+    def load_document(self, text_id: str) -> tuple[Doc, int]:
+        """The document, and the id of the last log entry in it (0 if none): it holds
+        every entry of its log up to that id, and none after it (what several server
+        processes need to know to miss nothing, `crdt_sync.fanout`)."""
         with self._session(write=False) as session, session.begin():
             self._text_row(session, text_id)
             snapshot = session.scalars(
@@ -459,12 +461,6 @@ class Store:
         return list(range(first, first + len(entries))), newest
 
     # -- several server processes on one database (crdt_sync.fanout) -----------------------
-    def load_with_position(self, text_id: str) -> tuple[bytes, int]:
-        """The whole document, and the id of the last log entry in it (0 if none): the
-        document holds every entry of its log up to that id, and none after it."""
-        doc, last = self._load_doc(text_id)
-        return doc.get_update(), last
-
     def read_log(self, text_id: str, after: int, limit: int = 10_000) -> list[tuple[int, bytes]]:
         """A text's log entries after id `after`, oldest first, at most `limit` of them.
         Committed entries only, and (see `_lock_texts`) never with a hole that a later
@@ -546,7 +542,7 @@ class Store:
         The log is kept: dropping what a snapshot covers is a later decision (the log is
         also the negotiating record of who sent what, and when).
         """
-        doc, last = self._load_doc(text_id)
+        doc, last = self.load_document(text_id)
         self.write_snapshot(text_id, doc.get_update(), last)
         return last
 

@@ -124,7 +124,7 @@ class Travaux(ServerKind):
     def seed(self, label: str, update: bytes) -> str:
         store = self._store()
         try:
-            return self._signed(
+            return self.signed(
                 store, store.create_text(update, title=label, kind="bench", origin="bench")
             )
         finally:
@@ -134,7 +134,7 @@ class Travaux(ServerKind):
         store = self._store()
         try:
             return [
-                self._signed(
+                self.signed(
                     store,
                     store.create_text(
                         EMPTY_UPDATE, title=f"{label}-{i}", kind="bench", origin="bench"
@@ -145,7 +145,7 @@ class Travaux(ServerKind):
         finally:
             store.close()
 
-    def _signed(self, store: Store, text_id: str) -> str:
+    def signed(self, store: Store, text_id: str) -> str:
         """The room name a client uses: every connection signs in, here as the chair of a
         bench negotiation, with `?token=` as y-websocket's `params` would add it."""
         from crdt_sync.accounts import Accounts

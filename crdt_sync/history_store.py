@@ -672,6 +672,9 @@ class HistoryIndexing:
         return bool(self._behind)
 
     async def run(self) -> None:
+        # Not at once: a server that has just started serves the clients reconnecting to
+        # it first (they all come back together after a restart), then indexes.
+        await asyncio.sleep(self.poll_seconds)
         while True:
             try:
                 await asyncio.to_thread(self.run_once)

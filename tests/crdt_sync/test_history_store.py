@@ -386,6 +386,28 @@ def test_background_indexing_runs_until_stopped(store: Store, drafting: Drafting
     assert not refresh_needed(store, drafting.id)
 
 
+def test_background_indexing_lets_a_just_started_server_serve_first(
+    store: Store, drafting: Drafting
+) -> None:
+    """Clients come back all at once after a restart: the first pass waits a period."""
+
+    async def run() -> tuple[bool, bool]:
+        indexing = HistoryIndexing(store, poll_seconds=0.5)
+        indexing.start()
+        try:
+            await asyncio.sleep(0.2)
+            early = refresh_needed(store, drafting.id)
+            for _ in range(300):
+                if not refresh_needed(store, drafting.id):
+                    break
+                await asyncio.sleep(0.01)
+            return early, refresh_needed(store, drafting.id)
+        finally:
+            await indexing.stop()
+
+    assert asyncio.run(run()) == (True, False)
+
+
 def test_lost_entries_are_rebuilt_from_the_log(store: Store, drafting: Drafting) -> None:
     drafting.do("connection:ana", insert_words, drafting.paragraph, 0, "All ")
     expected = [

@@ -118,6 +118,12 @@ def test_a_balloon_for_one_delegation_reaches_only_it_and_withdrawing_removes_it
     assert stored_words(server, clause).endswith("ZEPHYR-EU-ONLY wording of a definition")
 
 
+def label_revision(chair: Any, label: str) -> None:
+    """Open the revisions dialog and type the label of the next revision."""
+    chair.click("#open-revisions")
+    chair.fill("#revision-label", label)
+
+
 def cut_revision(chair: Any) -> None:
     """Cut a revision with the label typed in the open revisions dialog; it must be cut."""
     chair.click("[data-action=cut-revision]")
@@ -131,8 +137,7 @@ def test_history_revisions_and_counters_since_the_last_revision(
     clause = clause_id_with(server.stored_text(), "This Agreement shall enter into force")
     chair = person("chair@demo")
     # The chair cuts a revision from the revisions dialog.
-    chair.click("#open-revisions")
-    chair.fill("#revision-label", "Before the Friday session")
+    label_revision(chair, "Before the Friday session")
     cut_revision(chair)
     chair.wait_for_selector("#revision-list tr:has-text('Before the Friday session')")
     chair.click("[data-action=close-revisions]")
@@ -216,8 +221,7 @@ def test_whoever_may_edit_restores_a_clause_to_its_wording_at_a_revision(
     clause = clause_id_with(server.stored_text(), "Maintain an inventory of its glaciers")
     at_revision = stored_words(server, clause)
     chair = person("chair@demo")
-    chair.click("#open-revisions")
-    chair.fill("#revision-label", "Before the restore")
+    label_revision(chair, "Before the restore")
     cut_revision(chair)
     number = chair.get_attribute(
         "#revision-list tr:has-text('Before the restore')", "data-revision"
@@ -263,8 +267,7 @@ def test_a_word_redline_between_a_revision_and_now_from_the_dialog_and_the_menu(
 ) -> None:
     clause = clause_id_with(server.stored_text(), "take into account the particular vulnerability")
     chair = person("chair@demo")
-    chair.click("#open-revisions")
-    chair.fill("#revision-label", "Before the redline")
+    label_revision(chair, "Before the redline")
     # A reading of the list arriving redraws the dialog: the label typed stays (it was lost
     # when the reading came after the typing, and the revision was cut as "Rev.N").
     chair.evaluate("() => window.travaux.room.history.loadRevisions()")

@@ -135,19 +135,30 @@ def _check_csrf(connection: HTTPConnection, csrf: str | None) -> None:
         )
 
 
-def check_origin(connection: HTTPConnection) -> None:
-    """403 unless the request has no `Origin` or this server's own."""
+def foreign_origin(connection: HTTPConnection) -> str | None:
+    """The `Origin` of a request made by another site's page; None when it names none, or
+    this server (whose pages open WebSockets too: ws is http's, wss https's)."""
     origin = connection.headers.get("origin")
     if origin is None:
-        return
-    own = _origin_key(f"{connection.url.scheme}://{connection.url.netloc}")
-    if origin == "null" or _origin_key(origin) != own:
+        return None
+    scheme = _PAGE_SCHEMES.get(connection.url.scheme, connection.url.scheme)
+    own = _origin_key(f"{scheme}://{connection.url.netloc}")
+    return origin if origin == "null" or _origin_key(origin) != own else None
+
+
+def check_origin(connection: HTTPConnection) -> None:
+    """403 unless the request has no `Origin` or this server's own."""
+    origin = foreign_origin(connection)
+    if origin is not None:
         raise ApiError(
             403,
             f"a request from {origin} may not act on this server's session cookie: "
             f"only pages of {connection.url.scheme}://{connection.url.netloc} may",
             {"origin": origin},
         )
+
+
+_PAGE_SCHEMES = {"ws": "http", "wss": "https"}
 
 
 def _origin_key(origin: str) -> tuple[str, str, int | None]:

@@ -29,7 +29,7 @@ from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText, is_scoped_document_id
 from drafting.history import make_origin
 from drafting.scopes import DocumentScope, ScopeError, refusal_to_open
-from web.auth import SESSION_COOKIE
+from web.auth import SESSION_COOKIE, foreign_origin
 
 
 class Refusal(Exception):
@@ -162,9 +162,8 @@ def _identify(websocket: WebSocket, accounts: Accounts) -> Identity:
 def _same_origin(websocket: WebSocket) -> None:
     """A cookie rides along with any page's WebSocket, even another site's: accept it only
     from pages of this server (cross-site WebSocket hijacking)."""
-    origin = websocket.headers.get("origin")
-    host = websocket.headers.get("host", "")
-    if origin is not None and origin.split("://", 1)[-1] != host:
+    origin = foreign_origin(websocket)
+    if origin is not None:
         raise Refusal(CloseCode.FORBIDDEN, f"a page from {origin} may not use this session")
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from starlette.requests import HTTPConnection
 from starlette.testclient import TestClient
 
 from crdt_sync import history_store as hs
@@ -27,7 +28,7 @@ from drafting.importing import import_markdown
 from drafting.schema import NegotiationText
 from travaux.demo import DEMO_PASSWORD, DemoNegotiation
 from web.app import import_demo
-from web.auth import CSRF_HEADER, SECURE_COOKIES_ENV, SESSION_COOKIE
+from web.auth import CSRF_HEADER, SECURE_COOKIES_ENV, SESSION_COOKIE, foreign_origin
 
 SignIn = Callable[..., TestClient]  # the `sign_in` fixture: a login → a signed-in browser
 
@@ -435,3 +436,28 @@ def _attributes(set_cookie: str) -> dict[str, str | bool]:
 
 def _words(text: NegotiationText) -> str:
     return " ".join(str(r.words) for r in text.clauses())
+
+
+@pytest.mark.parametrize(
+    ("kind", "scheme", "host", "origin", "foreign"),
+    [
+        ("http", "http", "example.org", None, False),  # no Origin: not a browser's page
+        ("http", "http", "example.org", "http://example.org", False),
+        ("http", "http", "example.org", "http://EXAMPLE.org:80", False),  # the same origin
+        ("http", "https", "example.org", "http://example.org", True),  # another scheme
+        ("http", "http", "example.org:8000", "http://example.org", True),  # another port
+        ("websocket", "ws", "example.org:8000", "http://example.org:8000", False),
+        ("websocket", "wss", "example.org", "https://example.org", False),
+        ("websocket", "wss", "example.org", "http://example.org", True),
+        ("websocket", "ws", "example.org", "https://evil.example", True),
+        ("websocket", "ws", "example.org", "null", True),  # a sandboxed or file page
+    ],
+)
+def test_a_foreign_page_is_told_from_this_servers_own_over_http_and_websocket(
+    kind: str, scheme: str, host: str, origin: str | None, foreign: bool
+) -> None:
+    headers = [(b"host", host.encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    scope = {"type": kind, "scheme": scheme, "path": "/", "query_string": b"", "headers": headers}
+    assert foreign_origin(HTTPConnection(scope)) == (origin if foreign else None)

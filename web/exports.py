@@ -16,6 +16,8 @@ lists them; `keep_brackets=1` exports them as brackets). The store is
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -73,9 +75,10 @@ async def export_text(request: Request) -> Response:
     )
 
 
-def _options(request: Request) -> dict[str, Any]:
-    query = request.query_params
-    unknown = sorted(set(query) - {"format", "mode", "language", "keep_brackets", "from", "to"})
+def format_and_mode(query: Mapping[str, str], allowed: set[str]) -> tuple[str, str]:
+    """An export request's `format` and `mode` (negotiation unless said), checked, with
+    any parameter outside `allowed` refused by name."""
+    unknown = sorted(set(query) - allowed)
     if unknown:
         raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}", {"unknown": unknown})
     fmt = query.get("format", "")
@@ -84,6 +87,33 @@ def _options(request: Request) -> dict[str, Any]:
     mode = query.get("mode", "negotiation")
     if mode not in MODES:
         raise ApiError(400, "mode must be clean, negotiation or redline", {"mode": mode})
+    return fmt, mode
+
+
+@contextmanager
+def export_refusals() -> Iterator[None]:
+    """What an exporter refuses, as the API answers it: a clean text with open brackets is
+    a 409 listing them; anything else it cannot export, a 400."""
+    try:
+        yield
+    except OpenBracketsError as error:
+        detail = {
+            "open_brackets": [
+                {"clause": b.clause, "label": b.label, "kind": b.kind, "words": b.words}
+                for b in error.open_brackets
+            ],
+            "hint": "keep_brackets=1 exports them as brackets",
+        }
+        raise ApiError(409, error.headline, detail) from None
+    except ExportError as error:
+        raise ApiError(400, str(error), None) from None
+
+
+def _options(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    fmt, mode = format_and_mode(
+        query, {"format", "mode", "language", "keep_brackets", "from", "to"}
+    )
     keep = query.get("keep_brackets", "").lower()
     if keep not in TRUE + FALSE:
         raise ApiError(400, "keep_brackets must be 1 or 0", {"keep_brackets": keep})
@@ -110,7 +140,7 @@ def _load(store: Store, text_id: str) -> NegotiationText:
 
 def _export(store: Store, text_id: str, options: dict[str, Any]) -> tuple[bytes, str]:
     text = _load(store, text_id)
-    try:
+    with export_refusals():
         if options["mode"] == "redline":
             before = _load(store, options["from"])
             after = _load(store, options["to"]) if options["to"] else text
@@ -123,17 +153,6 @@ def _export(store: Store, text_id: str, options: dict[str, Any]) -> tuple[bytes,
             language=options["language"],
         )
         return data, text.title
-    except OpenBracketsError as error:
-        detail = {
-            "open_brackets": [
-                {"clause": b.clause, "label": b.label, "kind": b.kind, "words": b.words}
-                for b in error.open_brackets
-            ],
-            "hint": "keep_brackets=1 exports them as brackets",
-        }
-        raise ApiError(409, error.headline, detail) from None
-    except ExportError as error:
-        raise ApiError(400, str(error), None) from None
 
 
 routes = [Route("/api/texts/{text_id}/export", export_text, methods=["GET"])]

@@ -62,13 +62,12 @@ from drafting.schema import NegotiationText
 from drafting.views import bracketed_text, clean_text
 from drafting.vocabulary import Capability
 from exporters.akn import export_akn
-from exporters.document import ExportError, OpenBracketsError
 from exporters.docx import export_docx
 from exporters.frbr import slug
 from exporters.redline import export_redline
 from web.auth import audit, identify, member, origin_of
 from web.errors import ApiError
-from web.exports import MEDIA_TYPES, MODES, SUFFIXES
+from web.exports import MEDIA_TYPES, SUFFIXES, export_refusals, format_and_mode
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DRAFT_BYTES = 8 * 1024 * 1024  # the COP21 drafts are 60-120 KB
@@ -297,14 +296,7 @@ async def export_revision(request: Request) -> Response:
     text_id, ref = request.path_params["text_id"], request.path_params["revision"]
     membership = await member(request, text_id, Capability.EXPORT, doing="export a revision")
     query = request.query_params
-    unknown = sorted(set(query) - {"format", "mode", "language", "keep_brackets", "from"})
-    if unknown:
-        raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}", {"unknown": unknown})
-    fmt, mode = query.get("format", ""), query.get("mode", "negotiation")
-    if fmt not in MEDIA_TYPES:
-        raise ApiError(400, "format must be akn or docx", {"format": fmt or None})
-    if mode not in MODES:
-        raise ApiError(400, "mode must be clean, negotiation or redline", {"mode": mode})
+    fmt, mode = format_and_mode(query, {"format", "mode", "language", "keep_brackets", "from"})
     redline = mode == "redline"
     if redline and (fmt != "docx" or not query.get("from", "").strip()):
         raise ApiError(
@@ -329,7 +321,7 @@ async def export_revision(request: Request) -> Response:
             ) from None
 
     def make() -> tuple[bytes, str, str, str]:
-        try:
+        with export_refusals():
             if redline:
                 from_name, before = state("from", query["from"])
                 to_name, after = state("to", ref)
@@ -352,17 +344,6 @@ async def export_revision(request: Request) -> Response:
             keep = _flag(query.get("keep_brackets"))
             data = exporter(text, mode, keep_brackets=keep, language=language)
             return data, text.title, revision.label, ""
-        except OpenBracketsError as error:
-            detail = {
-                "open_brackets": [
-                    {"clause": b.clause, "label": b.label, "kind": b.kind, "words": b.words}
-                    for b in error.open_brackets
-                ],
-                "hint": "keep_brackets=1 exports them as brackets",
-            }
-            raise ApiError(409, error.headline, detail) from None
-        except ExportError as error:
-            raise ApiError(400, str(error), None) from None
 
     data, title, label, from_label = await run_in_threadpool(make)
     detail = {"format": fmt, "mode": mode, "text": text_id, "revision": label}

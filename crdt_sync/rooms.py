@@ -169,7 +169,7 @@ class Rooms:
                 guard=functools.partial(guard_for, scope),
                 recorder=self._recorder(negotiation_id) if self.audit is not None else None,
                 audited=scope.shared,
-                position=position if self.fanout is not None else 0,
+                position=position,
                 cluster=self._cluster,
             )
             room.scope = scope

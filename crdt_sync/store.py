@@ -360,10 +360,7 @@ class Store:
         again here: the room has already applied each of them to its document."""
         if not entries:
             return []
-        if self.engine.dialect.name == "sqlite":
-            return self._append_sqlite(entries, heads=False)[0]
-        with self._write() as conn:
-            return self._append(conn, entries, heads=False)[0]
+        return self._append(entries, heads=False)[0]
 
     def append_chain(self, entries: Sequence[tuple[str, bytes, str]]) -> list[tuple[int, int]]:
         """`append_many`, returning for each entry its log id and the id of the entry
@@ -371,11 +368,7 @@ class Store:
         server processes follow to know that they have missed nothing (crdt_sync.fanout)."""
         if not entries:
             return []
-        if self.engine.dialect.name == "sqlite":
-            ids, heads = self._append_sqlite(entries, heads=True)
-        else:
-            with self._write() as conn:
-                ids, heads = self._append(conn, entries)
+        ids, heads = self._append(entries, heads=True)
         chained = []
         for (text_id, _, _), log_id in zip(entries, ids, strict=True):
             chained.append((log_id, heads.get(text_id, 0)))
@@ -383,14 +376,25 @@ class Store:
         return chained
 
     def _append(
-        self, conn: Any, entries: Sequence[tuple[str, bytes, str]], *, heads: bool = True
+        self, entries: Sequence[tuple[str, bytes, str]], *, heads: bool
     ) -> tuple[list[int], dict[str, int]]:
-        """Insert the entries under their texts' row locks; their ids, and each text's
+        """Insert the entries in one transaction; their ids, and (`heads`) each text's
         newest log id before them.
 
         Few statements, whatever the number of entries: the group commit runs in a worker
         thread, and each call into the database driver gives up the GIL, which a busy
         event loop hands back only after its switch interval (docs/PERFORMANCE.md)."""
+        if self.engine.dialect.name == "sqlite":
+            return self._append_sqlite(entries, heads=heads)
+        with self._write() as conn:
+            return self._append_postgresql(conn, entries, heads=heads)
+
+    @staticmethod
+    def _append_postgresql(
+        conn: Any, entries: Sequence[tuple[str, bytes, str]], *, heads: bool
+    ) -> tuple[list[int], dict[str, int]]:
+        """PostgreSQL: under the texts' row locks, which make a text's ids commit in
+        increasing order (`_lock_texts`)."""
         now = utcnow()
         text_ids = sorted({text_id for text_id, _, _ in entries})
         known = set(_lock_texts(conn, text_ids))

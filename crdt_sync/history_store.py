@@ -271,7 +271,7 @@ def open_state(store: Store, text_id: str, ref: str) -> tuple[str, NegotiationTe
     try:
         revision = get_revision(store, text_id, ref)
     except RevisionError:
-        when = _time(ref)
+        when = as_time(ref)
         if when is None:
             raise
         up_to = update_id_at(store, text_id, when)
@@ -281,7 +281,7 @@ def open_state(store: Store, text_id: str, ref: str) -> tuple[str, NegotiationTe
     return revision.label, revision.open()
 
 
-def _time(ref: str) -> datetime | None:
+def as_time(ref: str) -> datetime | None:
     """`ref` as an ISO 8601 time, if it is one (a date alone is its midnight, UTC)."""
     text = ref.strip()
     if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":

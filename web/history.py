@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -330,7 +330,7 @@ async def export_revision(request: Request) -> Response:
             try:
                 revision = hs.get_revision(store, text_id, ref)
             except RevisionError as error:
-                if _is_now(ref) or _is_time(ref):
+                if _is_now(ref) or hs.as_time(ref) is not None:
                     raise ApiError(
                         400,
                         f"only a revision (its label or number) is exported as {mode}, not "
@@ -365,18 +365,6 @@ async def export_revision(request: Request) -> Response:
 def _is_now(reference: str | None) -> bool:
     """Whether `reference` names the text as it stands."""
     return (reference or "").strip().lower() == NOW
-
-
-def _is_time(reference: str) -> bool:
-    """Whether `reference` is an ISO 8601 time (as `history_store.open_state` reads one)."""
-    value = reference.strip()
-    if len(value) < 10 or not value[:4].isdigit():
-        return False
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
 
 
 @_json_errors
@@ -613,11 +601,10 @@ def _integer(value: str | None, default: int) -> int:
 def _time(value: str | None) -> datetime | None:
     if not value:
         return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"{value!r} is not a time (ISO 8601)", {"time": value}) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = hs.as_time(value)
+    if when is None:
+        raise ApiError(400, f"{value!r} is not a time (ISO 8601)", {"time": value})
+    return when
 
 
 def _revision_json(text_id: str, revision: Any) -> dict[str, Any]:

@@ -104,9 +104,10 @@ export class Panel {
   proposalTools (id, party) {
     const { doc } = this.room
     const words = h('input', { id: 'proposal-words', type: 'text', dir: 'auto', 'aria-label': 'Words proposed' })
-    const open = this.bracketsHere().filter((s) => s.kind === 'bracket')
+    const here = this.bracketsHere()
+    const open = here.filter((s) => s.kind === 'bracket')
     const target = h('select', { id: 'alt-target', 'aria-label': 'Alternative to' },
-      open.map((s) => h('option', { value: s.id }, `[${this.wordsOf(s).slice(0, 40)}]${s.party ? ' (' + s.party + ')' : ''}`)))
+      open.map((s) => h('option', { value: s.id }, `[${this.wordsOf(s, here).slice(0, 40)}]${s.party ? ' (' + s.party + ')' : ''}`)))
     const sel = () => this.room.active.editor.view.state.selection.main
     const need = (cond, msg) => { if (!cond) throw new op.OperationError(msg) }
     const button = (action, text, fn) => h('button', { type: 'button', 'data-action': action, onclick: () => { if (this.act(`${text}: tabled for ${party}`, fn)) words.value = '' } }, text)
@@ -148,12 +149,12 @@ export class Panel {
   }
 
   /** A bracket's words as negotiators print them: brackets nested inside it included
-   *  ("updated every [five][ten] years", not "updated every fiveten years"). */
-  wordsOf (s) {
+   *  ("updated every [five][ten] years", not "updated every fiveten years"). `here`: the
+   *  clause's brackets (`bracketsHere`), read once by the caller. */
+  wordsOf (s, here) {
     const { doc, active } = this.room
-    const ytext = roots(doc).clauses.get(active.id).get('words')
-    const words = ytext.toString()
-    const inner = spans(doc, ytext).filter((t) => t.id !== s.id && t.depth > s.depth && t.start >= s.start && t.end <= s.end)
+    const words = roots(doc).clauses.get(active.id).get('words').toString()
+    const inner = here.filter((t) => t.id !== s.id && t.depth > s.depth && t.start >= s.start && t.end <= s.end)
     const { opens, closes } = marks(inner)
     let out = ''
     for (let i = s.start; i <= s.end; i++) {
@@ -173,7 +174,8 @@ export class Panel {
       h('label', { for: 'status-select' }, 'Set status to'), select,
       h('button', { type: 'button', 'data-action': 'set-status', onclick: () => this.act(`Status set to ${select.value}`, () => op.setStatus(doc, id, select.value)) }, 'Set status'))
     const groups = new Map()
-    for (const s of this.bracketsHere()) {
+    const here = this.bracketsHere()
+    for (const s of here) {
       if (s.kind === 'placeholder') continue
       if (!groups.has(s.group)) groups.set(s.group, [])
       groups.get(s.group).push(s)
@@ -189,7 +191,7 @@ export class Panel {
     for (const members of groups.values()) {
       const first = members[0]
       lifts.push(h('li', { 'data-group': first.group },
-        members.map((m) => h('button', { type: 'button', 'data-action': 'lift-keep', 'data-bracket': m.id, onclick: () => this.act('Bracket lifted', () => op.liftBracket(doc, first.id, m.id)) }, `Keep “${this.wordsOf(m).slice(0, 40)}”`)),
+        members.map((m) => h('button', { type: 'button', 'data-action': 'lift-keep', 'data-bracket': m.id, onclick: () => this.act('Bracket lifted', () => op.liftBracket(doc, first.id, m.id)) }, `Keep “${this.wordsOf(m, here).slice(0, 40)}”`)),
         h('button', { type: 'button', 'data-action': 'lift-drop', 'data-bracket': first.id, onclick: () => this.act('Bracket lifted, words dropped', () => op.liftBracket(doc, first.id, null)) }, members.length > 1 ? 'Drop all' : 'Drop the words')))
     }
     section.append(h('h4', {}, 'Lift brackets'), lifts.length ? h('ul', { class: 'lifts' }, lifts) : h('p', { class: 'hint' }, 'No open brackets in this clause.'))

@@ -1,21 +1,22 @@
 """Group commit: every update is on disk before anyone is sent it, without a disk flush each.
 
 Rooms hand updates to one `GroupCommitter` per process. It writes whatever has queued up
-since its last commit in a single database transaction (in a worker thread, so the event
-loop keeps serving), then wakes every room waiting on those updates. Under load a commit
+since its last commit in a single database transaction (in a thread of its own, so the
+event loop keeps serving), then wakes every room waiting on those updates. Under load a commit
 carries hundreds of updates; when idle it carries one, at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, cast
+from typing import Protocol, cast
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class UpdateLog(Protocol):
@@ -48,89 +49,115 @@ class _Pending:
     update: bytes
     origin: str
     done: asyncio.Future[int]
+    then: Callable[[asyncio.Future[int]], None] | None
 
 
 class GroupCommitter:
+    """The committer is a thread of its own that takes whatever has queued up, writes it in
+    one transaction, and hands the outcome back to the event loop in one callback. The
+    loop's only part is that callback: under load its ready queue holds hundreds of
+    connections' sends, and each extra round through it (waking a task to start a commit,
+    waking it again to resolve one) would delay every update by a whole fan-out."""
+
     def __init__(self, log: UpdateLog, *, max_batch: int = 2000, chained: bool = False) -> None:
         """`chained`: futures resolve with `LogPosition`s that know their `prev` (the
         server processes of a scale-out follow these links; `ChainedLog.append_chain`)."""
         self.log = log
         self.max_batch = max_batch
         self.chained = chained
-        self._queue: list[_Pending] = []
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        # A thread of its own: commits never queue behind loads, snapshots or audit
-        # writes in the loop's default executor.
-        self._thread: ThreadPoolExecutor | None = None
+        self._queue: deque[_Pending] = deque()
+        self._wakeup = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.commits = 0
         self.committed_updates = 0
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
+        if self._thread is None:
+            self._loop = asyncio.get_running_loop()
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+            self._thread.start()
 
     async def stop(self) -> None:
         """Write what is queued, then stop."""
-        if self._task is None:
+        thread = self._thread
+        if thread is None:
             return
-        while self._queue:
-            self._wakeup.set()
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+        while thread.is_alive():
             await asyncio.sleep(0.001)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-        if self._thread is not None:
-            self._thread.shutdown(wait=False)  # what it was given still runs
-            self._thread = None
+        await asyncio.sleep(0)  # the last outcomes, posted to the loop, are handed out
+        self._thread = None
 
-    async def _in_thread(self, work: Callable[[], T]) -> T:
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
-
-    def submit(self, text_id: str, update: bytes, origin: str) -> asyncio.Future[int]:
+    def submit(
+        self,
+        text_id: str,
+        update: bytes,
+        origin: str,
+        then: Callable[[asyncio.Future[int]], None] | None = None,
+    ) -> asyncio.Future[int]:
         """Queue an update; the future resolves, with its log id, once it is on disk.
 
-        Futures resolve in submission order, so a room that fans out on resolution sends
-        updates in the order it received them, and a client streaming updates is not held
-        to one commit per update.
+        `then` is called with the resolved future as soon as the outcome reaches the loop
+        (not a loop round later, as a future's done-callbacks are). Futures resolve, and
+        `then`s run, in submission order: a room that fans out on resolution sends updates
+        in the order it received them, and a client streaming updates is not held to one
+        commit per update.
         """
         self.start()
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(text_id, update, origin, done))
-        self._wakeup.set()
+        with self._wakeup:
+            self._queue.append(_Pending(text_id, update, origin, done, then))
+            self._wakeup.notify()
         return done
 
     async def append(self, text_id: str, update: bytes, origin: str) -> int:
         return await self.submit(text_id, update, origin)
 
-    async def _run(self) -> None:
+    def _run(self) -> None:
+        """The committer thread: commit batch after batch, until stopped with nothing left."""
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: len(batch)]
-                await self._commit(batch)
+            with self._wakeup:
+                while not self._queue and not self._stopping:
+                    self._wakeup.wait()
+                if not self._queue:
+                    return
+                count = min(len(self._queue), self.max_batch)
+                batch = [self._queue.popleft() for _ in range(count)]
+            outcome = self._commit(batch)
+            assert self._loop is not None
+            try:
+                self._loop.call_soon_threadsafe(self._resolve, batch, outcome)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                return
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, batch: list[_Pending]) -> list[int] | BaseException:
         entries = [(p.text_id, p.update, p.origin) for p in batch]
         try:
             if self.chained:
-                chained = cast(ChainedLog, self.log)
-                chain = await self._in_thread(lambda: chained.append_chain(entries))
-                ids: list[int] = [LogPosition(log_id, prev) for log_id, prev in chain]
-            else:
-                ids = await self._in_thread(lambda: self.log.append_many(entries))
+                chain = cast(ChainedLog, self.log).append_chain(entries)
+                return [LogPosition(log_id, prev) for log_id, prev in chain]
+            return self.log.append_many(entries)
         except Exception as error:  # the database refused: nobody may see these updates
-            for pending in batch:
-                if not pending.done.done():
-                    pending.done.set_exception(error)
-            return
-        self.commits += 1
-        self.committed_updates += len(batch)
-        for pending, log_id in zip(batch, ids, strict=True):
-            if not pending.done.done():
-                pending.done.set_result(log_id)
+            return error
+
+    def _resolve(self, batch: list[_Pending], outcome: list[int] | BaseException) -> None:
+        if not isinstance(outcome, BaseException):
+            self.commits += 1
+            self.committed_updates += len(batch)
+        for index, pending in enumerate(batch):
+            if pending.done.done():  # cancelled by its waiter
+                continue
+            if isinstance(outcome, BaseException):
+                pending.done.set_exception(outcome)
+            else:
+                pending.done.set_result(outcome[index])
+            if pending.then is not None:
+                try:
+                    pending.then(pending.done)
+                except Exception:  # one room's failure must not keep the others waiting
+                    log.exception("a commit's follow-up failed")

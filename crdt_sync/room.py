@@ -216,9 +216,12 @@ class Room:
                 self._record(connection, notable.action, notable.target, notable.detail)
             self._observed.clear()
         self.size += len(update)
-        committed = self.committer.submit(self.text_id, update, connection.origin)
-        self._last_commit = committed
-        committed.add_done_callback(lambda done: self._on_committed(done, update))
+        self._last_commit = self.committer.submit(
+            self.text_id,
+            update,
+            connection.origin,
+            then=lambda done: self._on_committed(done, update),
+        )
 
     def _collector(self, root: str) -> Callable[[list[object]], None]:
         def collect(events: list[object]) -> None:

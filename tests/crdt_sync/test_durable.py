@@ -1,0 +1,103 @@
+"""Group commit: updates are on disk, in order, before anyone is told; a refused commit
+tells everyone waiting on it; stopping writes what is queued.
+
+The log is a real SQLite store, or (for refusals) a log that refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Text
+
+from crdt_sync.durable import GroupCommitter
+from crdt_sync.store import Store
+
+
+def keystrokes(count: int) -> list[bytes]:
+    doc = Doc()
+    words = doc.get("words", type=Text)
+    updates = []
+    for number in range(count):
+        before = doc.get_state()
+        words += str(number % 10)
+        updates.append(doc.get_update(before))
+    return updates
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store(f"sqlite:///{tmp_path / 'durable.sqlite3'}") as opened:
+        yield opened
+
+
+def test_followers_learn_their_log_ids_in_submission_order_once_stored(store: Store) -> None:
+    text_id = store.create_text(Doc().get_update(), title="t", kind="treaty", origin="test")
+    updates = keystrokes(300)
+    told: list[tuple[int, int, bool]] = []  # (submission, log id, stored when told)
+
+    async def scenario() -> None:
+        committer = GroupCommitter(store)
+        for number, update in enumerate(updates):
+
+            def then(done: asyncio.Future[int], number: int = number) -> None:
+                stored = done.result() <= store.log_heads([text_id]).get(text_id, 0)
+                told.append((number, done.result(), stored))
+
+            committer.submit(text_id, update, "test", then=then)
+            if number % 50 == 0:
+                await asyncio.sleep(0.02)  # several commits, not one
+        await committer.stop()
+        assert committer.commits > 1
+        assert committer.committed_updates == len(updates)
+
+    asyncio.run(scenario())
+    assert [number for number, _, _ in told] == list(range(len(updates)))
+    ids = [log_id for _, log_id, _ in told]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(stored for _, _, stored in told)
+    replayed = Doc()
+    for _, update in store.read_log(text_id, 0):
+        replayed.apply_update(update)
+    assert str(replayed.get("words", type=Text)) == "".join(str(n % 10) for n in range(300))
+
+
+class Refusing:
+    def append_many(self, entries: Sequence[tuple[str, bytes, str]]) -> list[int]:
+        raise RuntimeError("disk full")
+
+
+def test_a_refused_commit_reaches_every_waiter_and_follower() -> None:
+    async def scenario() -> tuple[list[str], list[BaseException | None]]:
+        committer = GroupCommitter(Refusing())
+        followed: list[str] = []
+        futures = [
+            committer.submit(
+                "t", update, "test", then=lambda done: followed.append(str(done.exception()))
+            )
+            for update in keystrokes(3)
+        ]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        await committer.stop()
+        return followed, [o if isinstance(o, BaseException) else None for o in outcomes]
+
+    followed, outcomes = asyncio.run(scenario())
+    assert followed == ["disk full"] * 3
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+
+
+def test_stopping_writes_what_is_queued(store: Store) -> None:
+    text_id = store.create_text(Doc().get_update(), title="t", kind="treaty", origin="test")
+
+    async def scenario() -> list[int]:
+        committer = GroupCommitter(store)
+        futures = [committer.submit(text_id, u, "test") for u in keystrokes(100)]
+        await committer.stop()
+        return [f.result() for f in futures]  # all resolved by the time stop returns
+
+    ids = asyncio.run(scenario())
+    assert len(ids) == 100
+    assert [log_id for log_id, _ in store.read_log(text_id, 0)][-100:] == ids

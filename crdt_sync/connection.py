@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, Protocol
@@ -66,7 +66,10 @@ class Limits:
 
 
 class Peer(Protocol):
-    """The transport under a connection (a Starlette WebSocket, or a test double)."""
+    """The transport under a connection (a Starlette WebSocket, or a test double).
+
+    A peer may also offer `send_now(data) -> bool`: send without awaiting anything, or
+    answer False having sent nothing (then `send` is used)."""
 
     async def send(self, data: bytes) -> None: ...
 
@@ -116,9 +119,12 @@ class Connection:
         self.credential = credential  # "session:N" / "token:N", re-checked while connected
         self.negotiation_id = negotiation_id
         self.peer = peer
+        self._send_now: Callable[[bytes], bool] | None = getattr(peer, "send_now", None)
         self.limits = limits
         self.closed: Closed | None = None
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[bytes | _Suspended | None] = asyncio.Queue()
+        self._sending = False  # the sender task is in the middle of a send
+        self._gone = False  # a send failed: the socket is gone
         self._tokens = float(limits.message_burst)
         self._refilled = time.monotonic()
         self.last_sent = time.monotonic()
@@ -126,8 +132,12 @@ class Connection:
         self._closer: asyncio.Task[None] | None = None
 
     def deliver(self, frame: bytes) -> None:
-        """Queue a frame; a client this far behind is cut loose (it will resync)."""
-        if self.closed is not None:
+        """Send a frame, or queue it behind those still waiting; a client this far behind
+        is cut loose (it will resync)."""
+        if self.closed is not None or self._gone:
+            return
+        if self._queue.empty() and not self._sending:
+            self._send_eagerly(frame)
             return
         if self._queue.qsize() >= self.limits.max_queued_frames:
             self.close(CloseCode.TRY_AGAIN, f"too slow: {self._queue.qsize()} frames waiting")
@@ -136,6 +146,28 @@ class Connection:
             self._closer = asyncio.get_running_loop().create_task(self._close_peer())
             return
         self._queue.put_nowait(frame)
+
+    def _send_eagerly(self, frame: bytes) -> None:
+        """Send now, from the caller's turn of the loop, when nothing is waiting before it.
+
+        A WebSocket send completes without suspending while the socket takes data, so a
+        fan-out to 500 connections is one callback, not 500 tasks each waiting its turn in
+        the loop (and each turn of the loop waiting behind all of them). Only when the
+        send does suspend (the socket's buffer is full) is the rest of it handed to the
+        sender task, and the frames after it queue up, bounded, behind it."""
+        if self._send_now is not None and self._send_now(frame):
+            self.last_sent = time.monotonic()
+            return
+        sending = self.peer.send(frame)
+        try:
+            awaited = sending.send(None)
+        except StopIteration:
+            self.last_sent = time.monotonic()
+            return
+        except Exception:  # the socket went away under us: the receive loop will notice
+            self._gone = True
+            return
+        self._queue.put_nowait(_Suspended(sending, awaited))
 
     def admit(self, size: int) -> None:
         """Check an incoming message against the size and rate limits."""
@@ -171,9 +203,15 @@ class Connection:
                 frame = await self._queue.get()
                 if frame is None:
                     break
-                await self.peer.send(frame)
+                self._sending = True
+                if isinstance(frame, _Suspended):
+                    await frame
+                else:
+                    await self.peer.send(frame)
+                self._sending = False
                 self.last_sent = time.monotonic()
         except Exception:  # the socket went away under us: the receive loop will notice
+            self._gone = True
             return
         await self._close_peer()
 
@@ -181,3 +219,30 @@ class Connection:
         assert self.closed is not None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.peer.close(self.closed.code, self.closed.reason), 5)
+
+
+class _Suspended:
+    """A send started by `Connection._send_eagerly` that had to wait (for the socket to
+    drain): awaiting this finishes it, as a task would have, from where it stopped."""
+
+    def __init__(self, sending: Coroutine[Any, Any, None], awaited: Any) -> None:
+        self.sending = sending
+        self.awaited = awaited  # what the send was waiting for when it stopped
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        # Delegation by hand (PEP 380): pass what the send waits for up to our task, and
+        # the outcome back down to the send, until it returns.
+        awaited = self.awaited
+        while True:
+            try:
+                outcome = yield awaited
+            except BaseException as error:
+                try:
+                    awaited = self.sending.throw(error)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    awaited = self.sending.send(outcome)
+                except StopIteration:
+                    return

@@ -219,6 +219,7 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
 
     from crdt_sync.connection import Limits
     from web.app import DEMO_TEXT
+    from web.frames import FrameWritingProtocol  # also loads uvicorn's WebSocket modules
 
     redis_url = args.redis if args.redis is not None else os.environ.get(REDIS_URL_ENV, "")
     if args.workers < 1:
@@ -268,10 +269,11 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
         "host": args.host,
         "port": args.port,
         "log_level": "info",
-        # The sans-I/O implementation writes a frame to the socket in one call; the
-        # default one awaits a drain per frame, the largest cost of a 500-client fan-out
-        # (docs/PERFORMANCE.md). A stalled client still stops its own sender only.
-        "ws": "websockets-sansio",
+        # uvicorn's sans-I/O implementation (it writes a frame to the socket in one call;
+        # the default one awaits a drain per frame), plus a way for the fan-out to write
+        # its frames past ASGI (web.frames, docs/PERFORMANCE.md). A stalled client still
+        # stops its own sender only.
+        "ws": FrameWritingProtocol,
         # Compression costs CPU on both sides at high fan-out for small CRDT updates.
         "ws_per_message_deflate": False,
         # A hard cap for the transport; the room refuses above the limit with its reason.
@@ -299,13 +301,8 @@ def _settle_heap() -> None:
     what start-up made (modules, the schema, the app) is moved out of the collector's
     sight for good, and the young generation is collected less often. A full collection
     over that heap took 35–75 ms (docs/PERFORMANCE.md)."""
-    import contextlib
     import gc
 
-    # The WebSocket implementation is imported by uvicorn only once it starts: import it
-    # now, so that its modules are frozen with the rest.
-    with contextlib.suppress(ImportError):
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)

@@ -30,6 +30,7 @@ from crdt_sync.store import Store, UnknownText, is_scoped_document_id
 from drafting.history import make_origin
 from drafting.scopes import DocumentScope, ScopeError, refusal_to_open
 from web.auth import SESSION_COOKIE, foreign_origin
+from web.frames import binary_frame, frame_writer
 
 
 class Refusal(Exception):
@@ -50,6 +51,11 @@ class Admitted:
 class _SocketPeer:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
+        self._write_frame = frame_writer(websocket.scope)  # under `travaux serve`
+
+    def send_now(self, data: bytes) -> bool:
+        """Write to the socket at once, past ASGI (`web.frames`), when the server allows."""
+        return self._write_frame is not None and self._write_frame(binary_frame(data))
 
     async def send(self, data: bytes) -> None:
         await self.websocket.send_bytes(data)

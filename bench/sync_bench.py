@@ -122,7 +122,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def make_options(args: argparse.Namespace, workdir: Path) -> Options:
     default_sizes = "10,50" if args.quick else "10,50,200,500"
-    sizes = tuple(int(s) for s in (args.sizes or default_sizes).split(","))
+    chosen = args.sizes if args.sizes is not None else default_sizes
+    sizes = tuple(int(s) for s in chosen.split(",") if s)
     light = args.light_sizes if args.light_sizes is not None else ("" if args.quick else "500")
     light_sizes = tuple(int(s) for s in light.split(",") if s)
     if args.quick:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
@@ -65,9 +65,9 @@ class GroupCommitter:
         self.log = log
         self.max_batch = max_batch
         self.chained = chained
-        self._queue: deque[_Pending] = deque()
-        self._wakeup = threading.Condition()
-        self._stopping = False
+        # Handed to the committer thread without a lock the loop could wait on; None asks
+        # it to stop once it has written what came before.
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.commits = 0
@@ -76,7 +76,6 @@ class GroupCommitter:
     def start(self) -> None:
         if self._thread is None:
             self._loop = asyncio.get_running_loop()
-            self._stopping = False
             self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
             self._thread.start()
 
@@ -85,9 +84,7 @@ class GroupCommitter:
         thread = self._thread
         if thread is None:
             return
-        with self._wakeup:
-            self._stopping = True
-            self._wakeup.notify()
+        self._queue.put(None)
         while thread.is_alive():
             await asyncio.sleep(0.001)
         await asyncio.sleep(0)  # the last outcomes, posted to the loop, are handed out
@@ -110,9 +107,7 @@ class GroupCommitter:
         """
         self.start()
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        with self._wakeup:
-            self._queue.append(_Pending(text_id, update, origin, done, then))
-            self._wakeup.notify()
+        self._queue.put(_Pending(text_id, update, origin, done, then))
         return done
 
     async def append(self, text_id: str, update: bytes, origin: str) -> int:
@@ -120,14 +115,21 @@ class GroupCommitter:
 
     def _run(self) -> None:
         """The committer thread: commit batch after batch, until stopped with nothing left."""
-        while True:
-            with self._wakeup:
-                while not self._queue and not self._stopping:
-                    self._wakeup.wait()
-                if not self._queue:
-                    return
-                count = min(len(self._queue), self.max_batch)
-                batch = [self._queue.popleft() for _ in range(count)]
+        stopping = False
+        while not stopping:
+            batch: list[_Pending] = []
+            waiting = self._queue.get()  # blocks until something comes
+            while waiting is not None:
+                batch.append(waiting)
+                if len(batch) == self.max_batch:
+                    break
+                try:
+                    waiting = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = waiting is None
+            if not batch:
+                continue
             outcome = self._commit(batch)
             assert self._loop is not None
             try:

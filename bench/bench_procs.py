@@ -204,6 +204,7 @@ class Sampler:
         self._process = psutil.Process(self.pid)
         self._load: dict[int, psutil.Process] = {}
         self._others: dict[int, psutil.Process] = {}
+        self._children: dict[int, psutil.Process] = {}
         self._other_cpu = 0.0
         self._ticks = 0
         self._stop = threading.Event()
@@ -226,6 +227,9 @@ class Sampler:
                 rss = self._process.memory_info().rss
             except psutil.Error:
                 return
+            helper_cpu, helper_rss = self._helpers()
+            cpu += helper_cpu
+            rss += helper_rss
             load = 0.0
             for process in list(self._load.values()):
                 with contextlib.suppress(psutil.Error):
@@ -235,6 +239,22 @@ class Sampler:
                 self._other_cpu = self._foreign_cpu()
             machine = psutil.cpu_percent(None)
             self.samples.append(Sample(time.time(), cpu, rss, load, machine, self._other_cpu))
+
+    def _helpers(self) -> tuple[float, int]:
+        """CPU and RSS of the server's own child processes (this server's history
+        indexer): they count as the server's."""
+        cpu, rss = 0.0, 0
+        with contextlib.suppress(psutil.Error):
+            for child in self._process.children(recursive=True):
+                known = self._children.get(child.pid)
+                if known is None:  # its first CPU reading only starts the count
+                    self._children[child.pid] = child
+                    child.cpu_percent(None)
+                    known = child
+                with contextlib.suppress(psutil.Error):
+                    cpu += known.cpu_percent(None)
+                    rss += known.memory_info().rss
+        return cpu, rss
 
     def _foreign_cpu(self) -> float:
         """CPU of the processes on the machine that are not this benchmark's: other work

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -671,18 +672,33 @@ class HistoryIndexing:
     def behind(self) -> bool:
         return bool(self._behind)
 
+    @property
+    def pause(self) -> float:
+        """Until the next run: between two slices of a long log, a short breath for the
+        rooms; otherwise a period."""
+        return SLICE_PAUSE if self.behind else self.poll_seconds
+
+    def run_safely(self) -> None:
+        try:
+            self.run_once()
+        except Exception:
+            log.exception("history indexing failed")
+            self._since = None
+
     async def run(self) -> None:
         # Not at once: a server that has just started serves the clients reconnecting to
         # it first (they all come back together after a restart), then indexes.
         await asyncio.sleep(self.poll_seconds)
         while True:
-            try:
-                await asyncio.to_thread(self.run_once)
-            except Exception:
-                log.exception("history indexing failed")
-                self._since = None
-            # Between two slices of a long log, a short breath for the rooms.
-            await asyncio.sleep(SLICE_PAUSE if self.behind else self.poll_seconds)
+            await asyncio.to_thread(self.run_safely)
+            await asyncio.sleep(self.pause)
+
+    def run_until(self, stopped: threading.Event) -> None:
+        """`run` without an event loop, in a process of its own (crdt_sync.indexer)."""
+        stopped.wait(self.poll_seconds)
+        while not stopped.is_set():
+            self.run_safely()
+            stopped.wait(self.pause)
 
     def start(self) -> None:
         if self._task is None or self._task.done():

@@ -46,6 +46,7 @@ def launch_server(
     *extra_args: str,
     limits: dict[str, float] | None = None,
     new_session: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Server:
     """Start `travaux serve` on a free port (not waiting for it: see `wait_until_serving`)."""
     port = free_port()
@@ -69,6 +70,7 @@ def launch_server(
             **os.environ,
             "TRAVAUX_DATA_DIR": str(tmp_path),
             **{f"TRAVAUX_LIMIT_{k.upper()}": str(v) for k, v in (limits or {}).items()},
+            **(env or {}),
         },
         start_new_session=new_session,  # worker processes go with their parent
     )

@@ -224,6 +224,7 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     redis_url = args.redis if args.redis is not None else os.environ.get(REDIS_URL_ENV, "")
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
+    _history_poll_seconds()  # a wrong setting stops here, not in each server process
     store = open_store(args.db)
     if redis_url and args.redis is None and store.engine.dialect.name != "postgresql":
         # Set for the environment, not asked for here: a SQLite file is one process's.
@@ -311,6 +312,7 @@ def _settle_heap() -> None:
 SERVE_DB_ENV = "TRAVAUX_SERVE_DB"
 REDIS_URL_ENV = "TRAVAUX_REDIS_URL"
 REDIS_PREFIX_ENV = "TRAVAUX_REDIS_PREFIX"
+HISTORY_POLL_ENV = "TRAVAUX_HISTORY_POLL_SECONDS"  # how often histories are indexed (5)
 
 
 def serve_app() -> Any:
@@ -326,7 +328,19 @@ def _served_app(store: Store) -> Any:
     app = create_app(store, limits=Limits.from_env(os.environ))
     app.state.redis_url = os.environ.get(REDIS_URL_ENV) or None
     app.state.redis_prefix = os.environ.get(REDIS_PREFIX_ENV) or None
+    app.state.history_process = True  # crdt_sync.indexer
+    app.state.history_poll_seconds = _history_poll_seconds()
     return app
+
+
+def _history_poll_seconds() -> float | None:
+    poll = os.environ.get(HISTORY_POLL_ENV)
+    if not poll:
+        return None
+    try:
+        return float(poll)
+    except ValueError:
+        raise CommandError(f"{HISTORY_POLL_ENV}={poll!r} is not a number of seconds") from None
 
 
 # -- output -------------------------------------------------------------------------------

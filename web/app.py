@@ -126,10 +126,12 @@ def create_app(
         await app.state.rooms.start()
         try:
             # Clause histories are indexed as people type, so that a first reading of
-            # one finds it ready (docs/HISTORY.md) — every 5 s, not every second: each
-            # run holds the interpreter, and the sync benchmark found it the largest
-            # single cost of a busy server (docs/PERFORMANCE.md).
-            async with history_indexing(app, poll_seconds=HISTORY_POLL_SECONDS):
+            # one finds it ready (docs/HISTORY.md), every 5 s. `travaux serve` does it
+            # in a process of its own (`app.state.history_process`): in the server's,
+            # it held the interpreter away from the rooms (docs/PERFORMANCE.md).
+            poll = getattr(app.state, "history_poll_seconds", None) or HISTORY_POLL_SECONDS
+            separate = getattr(app.state, "history_process", False)
+            async with history_indexing(app, poll_seconds=poll, separate_process=separate):
                 yield
         finally:
             await app.state.rooms.close()

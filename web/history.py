@@ -51,6 +51,7 @@ from starlette.routing import Route
 from crdt_sync import history_store as hs
 from crdt_sync.accounts import Membership
 from crdt_sync.connection import CloseCode, Closed, Connection, NoPeer
+from crdt_sync.indexer import IndexerProcess, separable
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText
 from drafting.diffs import clause_rendering, diff_texts, find_clause
@@ -618,14 +619,22 @@ def _revision_json(text_id: str, revision: Any) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def history_indexing(app: Any, *, poll_seconds: float = 1.0) -> AsyncIterator[Any]:
+async def history_indexing(
+    app: Any, *, poll_seconds: float = 1.0, separate_process: bool = False
+) -> AsyncIterator[Any]:
     """For the app's lifespan: keep every text's history indexed as clients type, so that
-    the first reading of a clause's history finds it ready (`hs.HistoryIndexing`):
+    the first reading of a clause's history finds it ready (`hs.HistoryIndexing`), in a
+    thread, or in a process of its own (`crdt_sync.indexer`; not for an in-memory store):
 
         async with history_indexing(app):
             yield
     """
-    indexing = hs.HistoryIndexing(app.state.store, poll_seconds=poll_seconds)
+    store = app.state.store
+    indexing: hs.HistoryIndexing | IndexerProcess
+    if separate_process and separable(store):
+        indexing = IndexerProcess(store, poll_seconds=poll_seconds)
+    else:
+        indexing = hs.HistoryIndexing(store, poll_seconds=poll_seconds)
     app.state.history_indexing = indexing
     indexing.start()
     try:

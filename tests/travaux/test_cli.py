@@ -184,3 +184,17 @@ def test_a_word_or_akoma_ntoso_file_imports_like_a_markdown_draft(
         for text_id in (demo_id, result.stdout.strip())
     ]
     assert shown[0] == shown[1] and "[" in shown[0]
+
+
+def test_serve_refuses_a_history_period_that_is_not_a_number(tmp_path: Path) -> None:
+    env = {**os.environ, "TRAVAUX_DATA_DIR": str(tmp_path), "TRAVAUX_HISTORY_POLL_SECONDS": "5s"}
+    result = subprocess.run(
+        [sys.executable, "-m", "travaux.cli", "serve", "--no-demo", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "TRAVAUX_HISTORY_POLL_SECONDS='5s' is not a number of seconds" in result.stderr

@@ -596,7 +596,27 @@ def _require_text(store: Store, session: Session, text_id: str) -> None:
 # -- indexing in the background ------------------------------------------------------------------
 
 
-class HistoryIndexing:
+class Background:
+    """Work that runs (`run`) for as long as an app does: `start`, then `await stop()`."""
+
+    _task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class HistoryIndexing(Background):
     """Keeps every text's history cache up to date as its log grows, so that reading a
     clause's history finds it indexed (`refresh_history` then has nothing or little left
     to do). `run_once` indexes what the logs gained; `run` does so every `poll_seconds`
@@ -617,7 +637,6 @@ class HistoryIndexing:
         self.slice_entries = slice_entries
         self._since: datetime | None = None  # texts changed since then are looked at
         self._behind: set[str] = set()  # texts left with entries to index after a slice
-        self._task: asyncio.Task[None] | None = None
 
     def lagging(self) -> list[str]:
         """The texts whose log has entries their history has not indexed yet: every text
@@ -699,17 +718,6 @@ class HistoryIndexing:
         while not stopped.is_set():
             self.run_safely()
             stopped.wait(self.pause)
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self.run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 # -- writing through the drafting operations --------------------------------------------------

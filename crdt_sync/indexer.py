@@ -24,7 +24,7 @@ import os
 import sys
 import threading
 
-from crdt_sync.history_store import HistoryIndexing
+from crdt_sync.history_store import Background, HistoryIndexing
 from crdt_sync.store import Store
 
 DB_ENV = "TRAVAUX_INDEXER_DB"
@@ -40,7 +40,7 @@ def separable(store: Store) -> bool:
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
-class IndexerProcess:
+class IndexerProcess(Background):
     """The server's side: starts the child, starts it again if it dies, stops it."""
 
     restart_seconds = 5.0
@@ -51,18 +51,9 @@ class IndexerProcess:
         self.poll_seconds = poll_seconds
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()  # no more restarts
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
             return
@@ -74,7 +65,7 @@ class IndexerProcess:
             process.kill()
             await process.wait()
 
-    async def _supervise(self) -> None:
+    async def run(self) -> None:
         environment = {**os.environ, DB_ENV: self.url, POLL_ENV: str(self.poll_seconds)}
         while True:
             self.process = await asyncio.create_subprocess_exec(

@@ -44,10 +44,12 @@ def test_a_frame_is_one_final_unmasked_binary_frame_of_any_length(size: int) -> 
 Handler = Callable[[dict[str, Any], Any, Any], Any]
 
 
-async def serving(app: Handler, ws: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+async def serving(
+    app: Handler, ws: Any, *, deflate: bool = False
+) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=False, log_level="error"
+        app, host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=deflate, log_level="error"
     )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
@@ -107,3 +109,32 @@ def test_another_server_offers_no_writer_and_the_app_sends_through_asgi() -> Non
 
     asyncio.run(scenario())
     assert "writer" in seen and seen["writer"] is None
+
+
+def test_with_compression_negotiated_the_writer_declines_and_asgi_frames_it() -> None:
+    seen: dict[str, Any] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        write = frame_writer(scope)
+        assert write is not None
+        payload = b"compressible " * 50
+        seen["written"] = write(binary_frame(payload))
+        if not seen["written"]:
+            await send({"type": "websocket.send", "bytes": payload})
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def scenario() -> list[bytes]:
+        server, task, port = await serving(app, FrameWritingProtocol, deflate=True)
+        try:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:  # deflate
+                return [message async for message in client]  # type: ignore[misc]
+        finally:
+            server.should_exit = True
+            await task
+
+    assert asyncio.run(scenario()) == [b"compressible " * 50]
+    assert seen == {"written": False}

@@ -318,7 +318,9 @@ HISTORY_POLL_ENV = "TRAVAUX_HISTORY_POLL_SECONDS"  # how often histories are ind
 def serve_app() -> Any:
     """The app of one server process of `travaux serve --workers N` (a uvicorn factory:
     each worker process calls it), configured by the variables `cmd_serve` set."""
-    return _served_app(open_store(os.environ[SERVE_DB_ENV]))
+    app = _served_app(open_store(os.environ[SERVE_DB_ENV]))
+    _settle_heap()  # as the single process does, before serving
+    return app
 
 
 def _served_app(store: Store) -> Any:

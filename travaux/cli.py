@@ -290,6 +290,9 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
             # N processes accept on one listening socket (opened here, inherited by each);
             # uvicorn restarts one that dies. Each opens its own database pool and Redis
             # connections; they share documents through PostgreSQL and Redis.
+            # One history indexer for all of them, started here (`crdt_sync.indexer`).
+            os.environ[HISTORY_INDEXING_ENV] = "elsewhere"
+            _index_histories_beside(store)
             store.close()
             uvicorn.run("travaux.cli:serve_app", factory=True, workers=args.workers, **options)
     finally:
@@ -313,6 +316,7 @@ SERVE_DB_ENV = "TRAVAUX_SERVE_DB"
 REDIS_URL_ENV = "TRAVAUX_REDIS_URL"
 REDIS_PREFIX_ENV = "TRAVAUX_REDIS_PREFIX"
 HISTORY_POLL_ENV = "TRAVAUX_HISTORY_POLL_SECONDS"  # how often histories are indexed (5)
+HISTORY_INDEXING_ENV = "TRAVAUX_HISTORY_INDEXING"  # set for --workers N: "elsewhere"
 
 
 def serve_app() -> Any:
@@ -330,9 +334,25 @@ def _served_app(store: Store) -> Any:
     app = create_app(store, limits=Limits.from_env(os.environ))
     app.state.redis_url = os.environ.get(REDIS_URL_ENV) or None
     app.state.redis_prefix = os.environ.get(REDIS_PREFIX_ENV) or None
-    app.state.history_process = True  # crdt_sync.indexer
+    # crdt_sync.indexer: this process's own child, or (--workers N) the one beside them
+    app.state.history_indexing_mode = os.environ.get(HISTORY_INDEXING_ENV) or "process"
     app.state.history_poll_seconds = _history_poll_seconds()
     return app
+
+
+def _index_histories_beside(store: Store) -> None:
+    """Run the history indexer for the worker processes from this one, for as long as it
+    lives (a thread with its own event loop supervises the child)."""
+    import asyncio
+    import threading
+
+    from crdt_sync.indexer import IndexerProcess
+    from web.app import HISTORY_POLL_SECONDS
+
+    indexer = IndexerProcess(store, poll_seconds=_history_poll_seconds() or HISTORY_POLL_SECONDS)
+    threading.Thread(
+        target=asyncio.run, args=(indexer.run(),), name="history-indexer", daemon=True
+    ).start()
 
 
 def _history_poll_seconds() -> float | None:

@@ -22,9 +22,9 @@ from tests.crdt_sync.test_sync_server import seed_text, signed
 from tests.servers import launch_server, wait_until_serving
 
 
-def indexers_of(pid: int) -> list[int]:
-    """The `crdt_sync.indexer` processes whose parent is `pid`."""
-    found = []
+def processes() -> dict[int, tuple[int, bytes]]:
+    """Every process: pid → (parent pid, command line)."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -33,10 +33,32 @@ def indexers_of(pid: int) -> list[int]:
             command = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"crdt_sync.indexer" in command:
-            found.append(int(entry))
+        found[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), command)
     return found
+
+
+def indexers_of(pid: int) -> list[int]:
+    """The `crdt_sync.indexer` processes whose parent is `pid`."""
+    return [
+        child
+        for child, (parent, command) in processes().items()
+        if parent == pid and b"crdt_sync.indexer" in command
+    ]
+
+
+def indexers_under(pid: int) -> list[int]:
+    """The `crdt_sync.indexer` processes descending from `pid`."""
+    table = processes()
+
+    def descends(child: int) -> bool:
+        while child in table and child > 1:
+            child = table[child][0]
+            if child == pid:
+                return True
+        return False
+
+    indexers = [p for p, (_, command) in table.items() if b"crdt_sync.indexer" in command]
+    return [p for p in indexers if descends(p)]
 
 
 def alive(pid: int) -> bool:

@@ -41,6 +41,7 @@ from drafting.clauses import add_clause, insert_words, words_of
 from drafting.parties import register_party
 from drafting.schema import NegotiationText
 from drafting.vocabulary import Role
+from tests.crdt_sync.test_indexer import indexers_of, indexers_under
 from tests.servers import Server, free_port, launch_server, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -609,6 +610,10 @@ def test_workers_share_one_port(world: World):
     final = run(scenario())
     assert words_of(NegotiationText.from_update(world.stored()), first) == final
     assert log.read_text().count("Started server process") == 2
+    # One history indexer, beside the workers (a child of the process that started them),
+    # not one per worker.
+    assert len(indexers_of(server.process.pid)) == 1
+    assert indexers_under(server.process.pid) == indexers_of(server.process.pid)
 
 
 # -- the store under several processes (PostgreSQL) ------------------------------------------

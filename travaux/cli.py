@@ -225,6 +225,12 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
     _history_poll_seconds()  # a wrong setting stops here, not in each server process
+    indexing = os.environ.get(HISTORY_INDEXING_ENV, "")
+    if indexing not in ("", "process", "thread", "elsewhere"):
+        raise CommandError(
+            f"{HISTORY_INDEXING_ENV}={indexing!r}: expected process (the default), thread "
+            "or elsewhere"
+        )
     store = open_store(args.db)
     if redis_url and args.redis is None and store.engine.dialect.name != "postgresql":
         # Set for the environment, not asked for here: a SQLite file is one process's.
@@ -316,7 +322,7 @@ SERVE_DB_ENV = "TRAVAUX_SERVE_DB"
 REDIS_URL_ENV = "TRAVAUX_REDIS_URL"
 REDIS_PREFIX_ENV = "TRAVAUX_REDIS_PREFIX"
 HISTORY_POLL_ENV = "TRAVAUX_HISTORY_POLL_SECONDS"  # how often histories are indexed (5)
-HISTORY_INDEXING_ENV = "TRAVAUX_HISTORY_INDEXING"  # set for --workers N: "elsewhere"
+HISTORY_INDEXING_ENV = "TRAVAUX_HISTORY_INDEXING"  # process (default), thread, elsewhere
 
 
 def serve_app() -> Any:

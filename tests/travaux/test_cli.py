@@ -186,8 +186,17 @@ def test_a_word_or_akoma_ntoso_file_imports_like_a_markdown_draft(
     assert shown[0] == shown[1] and "[" in shown[0]
 
 
-def test_serve_refuses_a_history_period_that_is_not_a_number(tmp_path: Path) -> None:
-    env = {**os.environ, "TRAVAUX_DATA_DIR": str(tmp_path), "TRAVAUX_HISTORY_POLL_SECONDS": "5s"}
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("TRAVAUX_HISTORY_POLL_SECONDS", "5s", "'5s' is not a number of seconds"),
+        ("TRAVAUX_HISTORY_INDEXING", "never", "'never': expected process (the default)"),
+    ],
+)
+def test_serve_refuses_history_settings_it_cannot_use(
+    tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    env = {**os.environ, "TRAVAUX_DATA_DIR": str(tmp_path), variable: value}
     result = subprocess.run(
         [sys.executable, "-m", "travaux.cli", "serve", "--no-demo", "--port", "1"],
         env=env,
@@ -197,4 +206,4 @@ def test_serve_refuses_a_history_period_that_is_not_a_number(tmp_path: Path) -> 
     )
 
     assert result.returncode != 0
-    assert "TRAVAUX_HISTORY_POLL_SECONDS='5s' is not a number of seconds" in result.stderr
+    assert f"{variable}={said}" in result.stderr

@@ -8,7 +8,7 @@ real uvicorn server with a real WebSocket client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -41,31 +41,55 @@ def test_a_frame_is_one_final_unmasked_binary_frame_of_any_length(size: int) -> 
     assert bytes(frame.data) == payload
 
 
-Handler = Callable[[dict[str, Any], Any, Any], Any]
+Handler = Callable[[dict[str, Any], Any], Awaitable[None]]
 
 
-async def serving(
-    app: Handler, ws: Any, *, deflate: bool = False
-) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=deflate, log_level="error"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    return server, task, port
-
-
-def test_the_writer_sends_while_open_and_declines_once_the_app_closed() -> None:
-    seen: dict[str, Any] = {}
+def accepting(handler: Handler) -> Any:
+    """An ASGI app that accepts each WebSocket, then lets `handler(scope, send)` speak."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "websocket":
             return
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
+        await handler(scope, send)
+
+    return app
+
+
+def received(handler: Handler, ws: Any, *, deflate: bool = False) -> list[bytes]:
+    """Every message a real client gets from `handler` under a real uvicorn server using
+    the WebSocket protocol `ws` (with permessage-deflate offered, or not), until closed."""
+
+    async def scenario() -> list[bytes]:
+        config = uvicorn.Config(
+            accepting(handler),
+            host="127.0.0.1",
+            port=free_port(),
+            ws=ws,
+            ws_per_message_deflate=deflate,
+            log_level="error",
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.get_running_loop().create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        try:
+            url = f"ws://127.0.0.1:{config.port}/"
+            compression = "deflate" if deflate else None
+            async with websockets.connect(url, compression=compression) as client:
+                return [bytes(message) async for message in client]  # type: ignore[misc]
+        finally:
+            server.should_exit = True
+            await task
+
+    return asyncio.run(scenario())
+
+
+def test_the_writer_sends_while_open_and_declines_once_the_app_closed() -> None:
+    seen: dict[str, Any] = {}
+
+    async def handler(scope: dict[str, Any], send: Any) -> None:
         write = frame_writer(scope)
         assert write is not None
         seen["open"] = write(binary_frame(b"\x00\x02written past ASGI"))
@@ -73,68 +97,34 @@ def test_the_writer_sends_while_open_and_declines_once_the_app_closed() -> None:
         await send({"type": "websocket.close", "code": 1000})
         seen["closed"] = write(binary_frame(b"too late"))
 
-    async def scenario() -> list[bytes]:
-        server, task, port = await serving(app, FrameWritingProtocol)
-        try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/", compression=None) as client:
-                return [message async for message in client]  # type: ignore[misc]
-        finally:
-            server.should_exit = True
-            await task
-
-    received = asyncio.run(scenario())
-    assert received == [b"\x00\x02written past ASGI", b"through ASGI"]
+    messages = received(handler, FrameWritingProtocol)
+    assert messages == [b"\x00\x02written past ASGI", b"through ASGI"]
     assert seen == {"open": True, "closed": False}
 
 
 def test_another_server_offers_no_writer_and_the_app_sends_through_asgi() -> None:
     seen: dict[str, Any] = {}
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
+    async def handler(scope: dict[str, Any], send: Any) -> None:
         seen["writer"] = frame_writer(scope)
+        await send({"type": "websocket.send", "bytes": b"through ASGI"})
         await send({"type": "websocket.close", "code": 1000})
 
-    async def scenario() -> None:
-        server, task, port = await serving(app, "websockets-sansio")
-        try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
-                await client.wait_closed()
-        finally:
-            server.should_exit = True
-            await task
-
-    asyncio.run(scenario())
+    assert received(handler, "websockets-sansio") == [b"through ASGI"]
     assert "writer" in seen and seen["writer"] is None
 
 
 def test_with_compression_negotiated_the_writer_declines_and_asgi_frames_it() -> None:
     seen: dict[str, Any] = {}
+    payload = b"compressible " * 50
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
+    async def handler(scope: dict[str, Any], send: Any) -> None:
         write = frame_writer(scope)
         assert write is not None
-        payload = b"compressible " * 50
         seen["written"] = write(binary_frame(payload))
         if not seen["written"]:
             await send({"type": "websocket.send", "bytes": payload})
         await send({"type": "websocket.close", "code": 1000})
 
-    async def scenario() -> list[bytes]:
-        server, task, port = await serving(app, FrameWritingProtocol, deflate=True)
-        try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:  # deflate
-                return [message async for message in client]  # type: ignore[misc]
-        finally:
-            server.should_exit = True
-            await task
-
-    assert asyncio.run(scenario()) == [b"compressible " * 50]
+    assert received(handler, FrameWritingProtocol, deflate=True) == [payload]
     assert seen == {"written": False}

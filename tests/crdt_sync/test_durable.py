@@ -48,8 +48,11 @@ def test_followers_learn_their_log_ids_in_submission_order_once_stored(store: St
                 told.append((number, done.result(), stored))
 
             committer.submit(text_id, update, "test", then=then)
-            if number % 50 == 0:
-                await asyncio.sleep(0.02)  # several commits, not one
+            if number % 50 == 0:  # several commits, not one: let this batch be written
+                for _ in range(1000):
+                    if len(told) == number + 1:
+                        break
+                    await asyncio.sleep(0.005)
         await committer.stop()
         assert committer.commits > 1
         assert committer.committed_updates == len(updates)

@@ -50,7 +50,6 @@ class IndexerProcess(Background):
         self.url = store.url.render_as_string(hide_password=False)
         self.poll_seconds = poll_seconds
         self.process: asyncio.subprocess.Process | None = None
-        self.starts = 0
 
     async def stop(self) -> None:
         await super().stop()  # no more restarts
@@ -71,7 +70,6 @@ class IndexerProcess(Background):
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", __name__, stdin=asyncio.subprocess.PIPE, env=environment
             )
-            self.starts += 1
             code = await self.process.wait()
             log.warning(
                 "the history indexer exited (%s); starting it again in %g s",

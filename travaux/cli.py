@@ -224,13 +224,9 @@ def cmd_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     redis_url = args.redis if args.redis is not None else os.environ.get(REDIS_URL_ENV, "")
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
-    _history_poll_seconds()  # a wrong setting stops here, not in each server process
-    indexing = os.environ.get(HISTORY_INDEXING_ENV, "")
-    if indexing not in ("", "process", "thread", "elsewhere"):
-        raise CommandError(
-            f"{HISTORY_INDEXING_ENV}={indexing!r}: expected process (the default), thread "
-            "or elsewhere"
-        )
+    # Wrong settings stop here, not in each server process.
+    _history_poll_seconds()
+    _history_indexing_mode()
     store = open_store(args.db)
     if redis_url and args.redis is None and store.engine.dialect.name != "postgresql":
         # Set for the environment, not asked for here: a SQLite file is one process's.
@@ -322,7 +318,7 @@ SERVE_DB_ENV = "TRAVAUX_SERVE_DB"
 REDIS_URL_ENV = "TRAVAUX_REDIS_URL"
 REDIS_PREFIX_ENV = "TRAVAUX_REDIS_PREFIX"
 HISTORY_POLL_ENV = "TRAVAUX_HISTORY_POLL_SECONDS"  # how often histories are indexed (5)
-HISTORY_INDEXING_ENV = "TRAVAUX_HISTORY_INDEXING"  # process (default), thread, elsewhere
+HISTORY_INDEXING_ENV = "TRAVAUX_HISTORY_INDEXING"  # web.history.INDEXING_MODES (process)
 
 
 def serve_app() -> Any:
@@ -341,7 +337,7 @@ def _served_app(store: Store) -> Any:
     app.state.redis_url = os.environ.get(REDIS_URL_ENV) or None
     app.state.redis_prefix = os.environ.get(REDIS_PREFIX_ENV) or None
     # crdt_sync.indexer: this process's own child, or (--workers N) the one beside them
-    app.state.history_indexing_mode = os.environ.get(HISTORY_INDEXING_ENV) or "process"
+    app.state.history_indexing_mode = _history_indexing_mode()
     app.state.history_poll_seconds = _history_poll_seconds()
     return app
 
@@ -353,22 +349,33 @@ def _index_histories_beside(store: Store) -> None:
     import threading
 
     from crdt_sync.indexer import IndexerProcess
-    from web.app import HISTORY_POLL_SECONDS
 
-    indexer = IndexerProcess(store, poll_seconds=_history_poll_seconds() or HISTORY_POLL_SECONDS)
+    indexer = IndexerProcess(store, poll_seconds=_history_poll_seconds())
     threading.Thread(
         target=asyncio.run, args=(indexer.run(),), name="history-indexer", daemon=True
     ).start()
 
 
-def _history_poll_seconds() -> float | None:
+def _history_poll_seconds() -> float:
+    from web.app import HISTORY_POLL_SECONDS
+
     poll = os.environ.get(HISTORY_POLL_ENV)
     if not poll:
-        return None
+        return HISTORY_POLL_SECONDS
     try:
         return float(poll)
     except ValueError:
         raise CommandError(f"{HISTORY_POLL_ENV}={poll!r} is not a number of seconds") from None
+
+
+def _history_indexing_mode() -> str:
+    from web.history import INDEXING_MODES
+
+    mode = os.environ.get(HISTORY_INDEXING_ENV) or "process"
+    if mode not in INDEXING_MODES:
+        expected = ", ".join(INDEXING_MODES)
+        raise CommandError(f"{HISTORY_INDEXING_ENV}={mode!r}: expected one of {expected}")
+    return mode
 
 
 # -- output -------------------------------------------------------------------------------

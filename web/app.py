@@ -127,17 +127,12 @@ def create_app(
         try:
             # Clause histories are indexed as people type, so that a first reading of
             # one finds it ready (docs/HISTORY.md), every 5 s. `travaux serve` does it
-            # in a process of its own (`app.state.history_indexing_mode`: "process"): in the
-            # server's, it held the interpreter away from the rooms (docs/PERFORMANCE.md);
-            # its worker processes leave it to the one beside them ("elsewhere").
-            poll = getattr(app.state, "history_poll_seconds", None) or HISTORY_POLL_SECONDS
-            mode = getattr(app.state, "history_indexing_mode", None) or "thread"
-            if mode == "elsewhere":
+            # in a process of its own (`app.state.history_indexing_mode`): in the
+            # server's, it held the interpreter away from the rooms (docs/PERFORMANCE.md).
+            poll = getattr(app.state, "history_poll_seconds", HISTORY_POLL_SECONDS)
+            mode = getattr(app.state, "history_indexing_mode", "thread")
+            async with history_indexing(app, poll_seconds=poll, mode=mode):
                 yield
-            else:
-                separate = mode == "process"
-                async with history_indexing(app, poll_seconds=poll, separate_process=separate):
-                    yield
         finally:
             await app.state.rooms.close()
 

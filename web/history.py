@@ -618,20 +618,31 @@ def _revision_json(text_id: str, revision: Any) -> dict[str, Any]:
 # -- indexing in the background -------------------------------------------------------------------
 
 
+# Where an app's histories are indexed: a worker thread of its process; a process of its
+# own (`crdt_sync.indexer`; a thread for an in-memory store, which no other process can
+# open); or elsewhere, by another process (the one beside `travaux serve --workers N`).
+INDEXING_MODES = ("thread", "process", "elsewhere")
+
+
 @contextlib.asynccontextmanager
 async def history_indexing(
-    app: Any, *, poll_seconds: float = 1.0, separate_process: bool = False
+    app: Any, *, poll_seconds: float = 1.0, mode: str = "thread"
 ) -> AsyncIterator[Any]:
     """For the app's lifespan: keep every text's history indexed as clients type, so that
-    the first reading of a clause's history finds it ready (`hs.HistoryIndexing`), in a
-    thread, or in a process of its own (`crdt_sync.indexer`; not for an in-memory store):
+    the first reading of a clause's history finds it ready (`hs.HistoryIndexing`), as
+    `mode` says (`INDEXING_MODES`):
 
         async with history_indexing(app):
             yield
     """
+    if mode not in INDEXING_MODES:
+        raise ValueError(f"history indexing mode {mode!r}, not one of {INDEXING_MODES}")
+    if mode == "elsewhere":
+        yield None
+        return
     store = app.state.store
     indexing: hs.HistoryIndexing | IndexerProcess
-    if separate_process and separable(store):
+    if mode == "process" and separable(store):
         indexing = IndexerProcess(store, poll_seconds=poll_seconds)
     else:
         indexing = hs.HistoryIndexing(store, poll_seconds=poll_seconds)

@@ -190,7 +190,11 @@ def test_a_word_or_akoma_ntoso_file_imports_like_a_markdown_draft(
     ("variable", "value", "said"),
     [
         ("TRAVAUX_HISTORY_POLL_SECONDS", "5s", "'5s' is not a number of seconds"),
-        ("TRAVAUX_HISTORY_INDEXING", "never", "'never': expected process (the default)"),
+        (
+            "TRAVAUX_HISTORY_INDEXING",
+            "never",
+            "'never': expected one of thread, process, elsewhere",
+        ),
     ],
 )
 def test_serve_refuses_history_settings_it_cannot_use(

@@ -478,3 +478,18 @@ def _apply_frames(websocket, text: NegotiationText, until) -> None:
 def test_the_server_indexes_histories_for_as_long_as_it_runs(app_client: TestClient) -> None:
     indexing = app_client.app.state.history_indexing
     assert isinstance(indexing, hs.HistoryIndexing)
+
+
+def test_an_app_whose_histories_are_indexed_elsewhere_starts_no_indexing(
+    app_client: TestClient,
+) -> None:
+    app = app_client.app
+    started = app.state.history_indexing  # the lifespan's own
+    with app_client.portal.wrap_async_context_manager(
+        history_indexing(app, mode="elsewhere")
+    ) as indexing:
+        assert indexing is None
+        assert app.state.history_indexing is started  # nothing new was started
+    refused = app_client.portal.wrap_async_context_manager(history_indexing(app, mode="sometimes"))
+    with pytest.raises(ValueError, match="'sometimes'"), refused:
+        pass

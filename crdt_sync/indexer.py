@@ -36,8 +36,7 @@ log = logging.getLogger(__name__)
 
 def separable(store: Store) -> bool:
     """Can another process open this store? (Not an in-memory SQLite database.)"""
-    url = store.url
-    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    return not store.in_memory
 
 
 class IndexerProcess(Background):

@@ -37,6 +37,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
+from crdt_sync.checkpoint import APPENDER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 from crdt_sync.models import SnapshotRow, TextRow, UpdateRow, utcnow
 
 DATA_DIR_ENV = "TRAVAUX_DATA_DIR"
@@ -160,6 +161,8 @@ class Store:
         # The same pool; the option tells the SQLite "begin" hook to take the write lock.
         self._write_engine = self.engine.execution_options(travaux_write=True)
         self._appender: Any = None  # SQLite: see `_appending`
+        # SQLite file: checkpoints the log in the background, started with the appender.
+        self.checkpointer: WalCheckpointer | None = None
         self._append_lock = threading.Lock()
         try:
             self._upgrade_schema()
@@ -171,7 +174,20 @@ class Store:
             ) from None
 
     # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def in_memory(self) -> bool:
+        """An in-memory SQLite database, which no other connection or process can open."""
+        return self.url.get_backend_name() == "sqlite" and self.url.database in (
+            None,
+            "",
+            ":memory:",
+        )
+
     def close(self) -> None:
+        # Before taking the append lock: the checkpointer may be waiting for it.
+        checkpointer, self.checkpointer = self.checkpointer, None
+        if checkpointer is not None:
+            checkpointer.close()
         with self._append_lock:
             if self._appender is not None:
                 self._appender.close()
@@ -463,6 +479,8 @@ class Store:
                         values,
                     )
                 cursor.execute("COMMIT")
+                if self.checkpointer is not None:
+                    self.checkpointer.appended()
             except BaseException:
                 if driver.in_transaction:
                     cursor.execute("ROLLBACK")
@@ -479,7 +497,7 @@ class Store:
         append at a time; a connection that failed is replaced."""
         with self._append_lock:
             if self._appender is None:
-                self._appender = self.engine.raw_connection()
+                self._appender = self._open_appender()
             try:
                 yield self._appender.driver_connection
             except sqlite3.Error:  # not a refusal such as UnknownText: the connection
@@ -487,6 +505,19 @@ class Store:
                 with suppress(Exception):
                     appender.close()
                 raise
+
+    def _open_appender(self) -> Any:
+        """The appending connection checkpoints the log only past a high mark: a
+        `WalCheckpointer` thread does it in the background (crdt_sync.checkpoint)."""
+        appender = self.engine.raw_connection()
+        if self.in_memory:
+            return appender
+        cursor = appender.driver_connection.cursor()
+        cursor.execute(f"PRAGMA wal_autocheckpoint={APPENDER_AUTOCHECKPOINT_PAGES}")
+        cursor.close()
+        if self.checkpointer is None:
+            self.checkpointer = WalCheckpointer(self.engine.raw_connection, self._append_lock)
+        return appender
 
     # -- several server processes on one database (crdt_sync.fanout) -----------------------
     def read_log(self, text_id: str, after: int, limit: int = 10_000) -> list[tuple[int, bytes]]:

@@ -85,9 +85,9 @@ class GroupCommitter:
         if thread is None:
             return
         self._queue.put(None)
-        while thread.is_alive():
-            await asyncio.sleep(0.001)
-        await asyncio.sleep(0)  # the last outcomes, posted to the loop, are handed out
+        # The thread posts its last outcomes to the loop before it ends, so they are handed
+        # out before this returns (the join's own result is posted after them).
+        await asyncio.to_thread(thread.join)
         self._thread = None
 
     def submit(

@@ -238,7 +238,7 @@ class Room:
             self.recorder(connection, action, target, detail)
 
     def _on_committed(self, done: asyncio.Future[int], update: bytes) -> None:
-        if done.cancelled() or done.exception() is not None:
+        if done.exception() is not None:  # (the committer hands over no cancelled future)
             self._break(f"the store failed: {done.exception()!r}")
             return
         if self.cluster is not None:

@@ -507,6 +507,8 @@ class ReplayResult:
     close_codes: dict[str, int] = field(default_factory=dict)
     cpu: float | None = None
     other_cpu: float | None = None
+    # Per client, when it did not converge: how far it got and what it was waiting for.
+    stalls: list[str] = field(default_factory=list)
 
 
 def replay_run(kind: ServerKind, plan: Path, expected: str, options: Options) -> ReplayResult:
@@ -552,9 +554,27 @@ def _fill_replay(result: ReplayResult, done: list[dict[str, Any]], cpu: float | 
     result.seconds = (max(d["tConverged"] for d in done) - min(d["t0"] for d in done)) / 1000
     result.waits = sum(int(d["waits"]) for d in done)
     result.cpu = cpu
-    for d in done:
+    for agent, d in enumerate(done):
         for code, count in d["closeCodes"].items():
             result.close_codes[code] = result.close_codes.get(code, 0) + count
+        if not d["converged"]:
+            result.stalls.append(_stall(agent, d))
+    if not result.converged and len({d["textHash"] for d in done}) == 1:
+        # Not a lost update: the clients hold the same text, ordered otherwise than the trace.
+        result.stalls.append("the two clients hold the same text, which is not endContent")
+
+
+def _stall(agent: int, d: dict[str, Any]) -> str:
+    waiting = ", ".join(
+        f"client {need['client']} clock {need['clock']} (has {need['have']})"
+        for need in d.get("stuck") or []
+    )
+    return (
+        f"agent {agent}: applied {d['applied']}/{d['own']} of its transactions, "
+        f"{d['length']}/{d['expectedLength']} characters, connected {d['connects']}×, "
+        f"pending updates: {'yes' if d['pending'] else 'no'}"
+        + (f"; waiting for {waiting}" if waiting else "")
+    )
 
 
 # == 4a. cold load ==============================================================================

@@ -249,6 +249,8 @@ def run_replay(servers: list[ServerKind], options: Options, results: Results) ->
         result = replay_run(kind, plan, expected, options)
         results.replay.append(result)
         progress(f"{kind.name:17} converged={result.converged} {result.status}")
+        for stall in result.stalls:
+            progress(f"{'':17} {stall}")
     print()
     print(replay_table(results.replay))
 

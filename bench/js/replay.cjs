@@ -20,6 +20,7 @@
 // inserts at one location, so every CRDT must converge to its endContent.
 
 const fs = require('fs')
+const crypto = require('crypto')
 const zlib = require('zlib')
 const { Y, now, emit, onCommands, openProvider, whenSynced, sleep } = require('./common.cjs')
 
@@ -160,6 +161,10 @@ const play = async () => {
   const text = doc.getText('bench')
   const state = { user: { name: `Agent ${agent}`, color: agent ? '#b00' : '#00b' }, clause: 'art-1' }
   const provider = openProvider(config.url, config.room, doc, state)
+  let connects = 0
+  provider.on('status', ({ status }) => {
+    if (status === 'connected') connects += 1
+  })
   let wake = null
   doc.on('update', () => {
     if (wake !== null) wake()
@@ -183,12 +188,18 @@ const play = async () => {
       const t0 = now()
       const deadline = t0 + (config.timeoutMs || 120000)
       let waits = 0
+      let applied = 0
+      let stuck = null // what the first transaction it could not apply was waiting for
       for (const txn of mine) {
         if (!ready(txn.needs)) {
           waits += 1
-          if (!(await waitUntil(() => ready(txn.needs), deadline))) break
+          if (!(await waitUntil(() => ready(txn.needs), deadline))) {
+            stuck = txn.needs.map(([client, clock]) => ({ client, clock, have: Y.getState(doc.store, client) }))
+            break
+          }
         }
         doc.transact(() => applyOps(doc, txn.ops))
+        applied += 1
         await new Promise(setImmediate)
       }
       const tOwn = now()
@@ -199,6 +210,12 @@ const play = async () => {
         tConverged: now(),
         converged,
         waits,
+        applied,
+        own: mine.length,
+        stuck,
+        pending: doc.store.pendingStructs !== null,
+        connects,
+        textHash: crypto.createHash('sha1').update(text.toString()).digest('hex'),
         length: text.length,
         expectedLength: endContent.length,
         closeCodes: provider.closeCodes

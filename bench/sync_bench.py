@@ -168,7 +168,9 @@ def ingest_data() -> IngestData:
 
 def replay_plan(txns: int | None) -> tuple[Path, str]:
     trace = DATA / "friendsforever.json.gz"
-    directory = _cache_dir("friendsforever", trace, str(txns))
+    # A new planner makes a new plan.
+    planner = hashlib.sha1(REPLAY_JS.read_bytes()).hexdigest()[:12]
+    directory = _cache_dir("friendsforever", trace, f"{txns}:{planner}")
     plan = directory / "plan.json"
     if not plan.exists():
         directory.mkdir(parents=True, exist_ok=True)

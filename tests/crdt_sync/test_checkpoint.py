@@ -86,8 +86,8 @@ def test_the_log_stays_bounded_under_a_stream_of_appends(store: Store, database:
     for update in keystrokes(9_000):
         store.append_many([(text_id, update, "delegate")])
         largest = max(largest, wal_pages(database))
-    assert store.checkpointer is not None
-    assert store.checkpointer.held >= 1, "the log never went past its bound"
+    # (Not `held >= 1`: a test thread descheduled while a checkpoint completes lets the
+    # log start again by itself, which bounds it just as well.)
     assert largest < 7_000, f"the log reached {largest} pages"
     with Store(f"sqlite:///{database}") as reopened:
         doc, _ = reopened.load_document(text_id)

@@ -50,7 +50,6 @@ class WalCheckpointer:
         self.period_seconds = period_seconds
         self.bound_pages = bound_pages
         self.checkpoints = 0  # completed checkpoint calls, for tests and statistics
-        self.held = 0  # of which with the appends held back
         self._connect = connect
         self._hold = hold
         self._commits = 0  # since the last checkpoint began
@@ -89,7 +88,6 @@ class WalCheckpointer:
                 self._commits = 0
                 if self._checkpoint(connection, nullcontext()) > self.bound_pages:
                     self._checkpoint(connection, self._hold)
-                    self.held += 1
         finally:
             connection.close()
 

@@ -34,11 +34,6 @@ NICENESS = 10
 log = logging.getLogger(__name__)
 
 
-def separable(store: Store) -> bool:
-    """Can another process open this store? (Not an in-memory SQLite database.)"""
-    return not store.in_memory
-
-
 class IndexerProcess(Background):
     """The server's side: starts the child, starts it again if it dies, stops it."""
 
@@ -90,7 +85,7 @@ def main() -> None:
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     with Store(os.environ[DB_ENV]) as store:
-        indexing = HistoryIndexing(store, poll_seconds=float(os.environ.get(POLL_ENV, "5")))
+        indexing = HistoryIndexing(store, poll_seconds=float(os.environ[POLL_ENV]))
         indexing.run_until(stopped)
 
 

@@ -51,7 +51,7 @@ from starlette.routing import Route
 from crdt_sync import history_store as hs
 from crdt_sync.accounts import Membership
 from crdt_sync.connection import CloseCode, Closed, Connection, NoPeer
-from crdt_sync.indexer import IndexerProcess, separable
+from crdt_sync.indexer import IndexerProcess
 from crdt_sync.rooms import Rooms
 from crdt_sync.store import Store, UnknownText
 from drafting.diffs import clause_rendering, diff_texts, find_clause
@@ -642,7 +642,7 @@ async def history_indexing(
         return
     store = app.state.store
     indexing: hs.HistoryIndexing | IndexerProcess
-    if mode == "process" and separable(store):
+    if mode == "process" and not store.in_memory:  # no other process can open that one
         indexing = IndexerProcess(store, poll_seconds=poll_seconds)
     else:
         indexing = hs.HistoryIndexing(store, poll_seconds=poll_seconds)

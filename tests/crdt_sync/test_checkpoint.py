@@ -63,7 +63,7 @@ def wait_for(condition: object, seconds: float = 10.0) -> bool:
     return False
 
 
-def test_appends_leave_checkpoints_to_the_background(store: Store, database: Path) -> None:
+def test_appends_leave_checkpoints_to_the_background(store: Store) -> None:
     text_id = new_text(store)
     for update in keystrokes(50):
         store.append_many([(text_id, update, "delegate")])

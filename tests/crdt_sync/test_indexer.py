@@ -11,15 +11,17 @@ import os
 import signal
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from crdt_sync import history_store as hs
 from crdt_sync.client import SyncClient
-from crdt_sync.indexer import IndexerProcess, separable
+from crdt_sync.indexer import IndexerProcess
 from crdt_sync.store import Store
 from drafting.clauses import insert_words
 from drafting.schema import NegotiationText
 from tests.crdt_sync.test_sync_server import seed_text, signed
 from tests.servers import launch_server, wait_until_serving
+from web.history import history_indexing
 
 
 def processes() -> dict[int, tuple[int, bytes]]:
@@ -132,8 +134,15 @@ def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
     assert first != second and not alive(first) and not alive(second)
 
 
-def test_an_in_memory_store_cannot_be_shared_with_a_child(tmp_path: Path) -> None:
+def test_an_in_memory_store_is_indexed_in_a_thread_since_no_child_could_open_it(
+    tmp_path: Path,
+) -> None:
+    async def indexing_of(store: Store) -> type:
+        app = SimpleNamespace(state=SimpleNamespace(store=store))
+        async with history_indexing(app, poll_seconds=60, mode="process") as indexing:
+            return type(indexing)
+
     with Store("sqlite://") as memory:
-        assert not separable(memory)
+        assert asyncio.run(indexing_of(memory)) is hs.HistoryIndexing
     with Store(f"sqlite:///{tmp_path / 'file.sqlite3'}") as on_disk:
-        assert separable(on_disk)
+        assert asyncio.run(indexing_of(on_disk)) is IndexerProcess

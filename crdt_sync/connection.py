@@ -40,7 +40,7 @@ class Limits:
     messages_per_second: float = 500.0
     message_burst: int = 5000
     max_queued_frames: int = 2000
-    fanout_tick_seconds: float = 0.005
+    fanout_tick_seconds: float = 0.020
     keepalive_seconds: float = 10.0
     idle_unload_seconds: float = 30.0
     snapshot_every_updates: int = 2000

@@ -55,6 +55,7 @@ KEEPALIVE = protocol.awareness(b"\x00")  # an awareness update about no client a
 # with its predecessor, or lost by Redis) is read from the log.
 GAP_SECONDS = 0.3
 FANOUT_SECONDS_PER_CONNECTION = 10e-6  # see `Room._schedule_tick`
+FANOUT_DUTY = 8  # a fan-out is followed by a pause of at least 7 times its length
 CATCH_UP_ROWS = 10_000
 
 
@@ -100,6 +101,7 @@ class Room:
         self._awareness_out: list[bytes] = []
         self._tick: asyncio.Handle | None = None
         self._last_flush = -1.0  # loop time of the last fan-out tick
+        self._last_sweep = 0.0  # how long its deliveries took, in seconds
         self.recorder = recorder
         self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
         self._observed: list[Change] = []
@@ -266,14 +268,18 @@ class Room:
 
     def _schedule_tick(self) -> None:
         """Fan-outs are spaced by a pause that grows with the room: 10 µs per connection,
-        at most `fanout_tick_seconds` (5 ms, reached at 500). A fan-out costs the server
-        about that much per connection, so a busy large room merges what arrives meanwhile
-        into one frame instead of falling behind, while a small room is not held back. A
-        room quiet for that long sends at once (after whatever else this turn of the loop
-        brings, so a commit's updates still go out together)."""
+        and at least `FANOUT_DUTY` times as long as the last fan-out took, at most
+        `fanout_tick_seconds` (20 ms). A fan-out costs the server a write per connection,
+        and each reader a frame to read: a busy large room merges what arrives meanwhile
+        into one frame instead of spending all its time writing, which leaves no CPU to
+        read what comes in (or, on a shared machine, to the readers), while a small room
+        is not held back. A fan-out slowed down by a busy machine takes longer, and the
+        pause after it grows with it. A room quiet for that long sends at once (after
+        whatever else this turn of the loop brings, so a commit's updates still go out
+        together)."""
         if self._tick is None:
             loop = asyncio.get_running_loop()
-            spacing = fanout_spacing(len(self.connections), self.limits)
+            spacing = fanout_spacing(len(self.connections), self.limits, self._last_sweep)
             wait = self._last_flush + spacing - loop.time()
             if wait > 0:
                 self._tick = loop.call_later(wait, self._flush)
@@ -292,9 +298,11 @@ class Room:
             pending, self._awareness_out = self._awareness_out, []
             merged = pending[0] if len(pending) == 1 else _merge_awareness(pending)
             frames.append(protocol.awareness(merged))
+        started = time.perf_counter()
         for connection in list(self.connections.values()):
             for frame in frames:
                 connection.deliver(frame)
+        self._last_sweep = time.perf_counter() - started
 
     def keepalive(self) -> None:
         """y-websocket reconnects after 30 s of silence: speak to the quiet ones."""
@@ -491,9 +499,11 @@ class Room:
             connection.close(CloseCode.SERVER_ERROR, "the server could not store an update")
 
 
-def fanout_spacing(connections: int, limits: Limits) -> float:
-    """The least time between two fan-outs of a room with this many connections."""
-    return min(limits.fanout_tick_seconds, connections * FANOUT_SECONDS_PER_CONNECTION)
+def fanout_spacing(connections: int, limits: Limits, last_sweep: float = 0.0) -> float:
+    """The least time between two fan-outs of a room with this many connections, whose
+    last fan-out took `last_sweep` seconds."""
+    wanted = max(connections * FANOUT_SECONDS_PER_CONNECTION, FANOUT_DUTY * last_sweep)
+    return min(limits.fanout_tick_seconds, wanted)
 
 
 def _merge_awareness(updates: list[bytes]) -> bytes:

@@ -11,11 +11,12 @@
 // per inserted character, so the state vectors before and after each transaction name
 // the items received. The orchestrator joins the logs: fan-out latency per delivery.
 //
-// With `"readers": "light"`, the clients that do not type are raw WebSocket connections
-// instead: they sync, announce one awareness state, and read each update's metadata
-// (Y.parseUpdateMeta) without a Y.Doc and without echoing awareness. Real clients cost
-// the load generator far more CPU than the server; light ones show what the server itself
-// sustains when the machine's two cores cannot also run hundreds of real Yjs clients.
+// With `"readers": "light"`, every client is a raw WebSocket connection instead: it syncs,
+// announces one awareness state, and reads each update's metadata (Y.parseUpdateMeta)
+// without integrating it and without echoing awareness; a light writer types into a Y.Doc
+// holding the text as it joined plus its own inserts (see makeLightClient). Real clients
+// cost the load generator far more CPU than the server (each integrates every update): on
+// a 2-core machine that also runs the server, light ones show what the server sustains.
 //
 // Commands on stdin: `go {"durationMs": D}`, `expect FILE`, `collect`, `status`, `exit`.
 // Events on stdout: started, first, progress, ready, sent, complete, result, status.
@@ -118,9 +119,17 @@ const updateMeta = (update) => {
   return meta
 }
 
-const makeLightReader = (i) => {
+/**
+ * A light client: a raw WebSocket that syncs, announces one awareness state and reads
+ * each update's metadata without integrating it. A light writer also keeps a Y.Doc holding
+ * the text as it was when it joined plus its own typing: it inserts among what it knows,
+ * as a client that never hears from the others would, and sends each of its inserts as
+ * one update. It answers the server's sync step 1 with its own state, like any client.
+ */
+const makeLightClient = (i, writer) => {
   const number = offset + i
-  const own = Math.floor(Math.random() * 0xffffffff)
+  const doc = writer ? new Y.Doc() : null
+  const own = doc ? doc.clientID : Math.floor(Math.random() * 0xffffffff)
   const received = new F64Log()
   const marks = new Map()
   const closeCodes = {}
@@ -132,11 +141,12 @@ const makeLightReader = (i) => {
     setTimeout(() => resolve(false), syncTimeoutMs)
   })
   const client = {
-    writer: false,
+    writer,
     received,
     connects: 0,
     closeCodes,
     own,
+    doc,
     clock: (id) => marks.get(id) || 0,
     text: () => null,
     synced,
@@ -144,9 +154,19 @@ const makeLightReader = (i) => {
     isSynced: () => isSynced,
     destroy: () => socket.terminate()
   }
+  const syncFrame = (kind, payload) => frame((e) => {
+    encoding.writeVarUint(e, 0)
+    encoding.writeVarUint(e, kind)
+    encoding.writeVarUint8Array(e, payload)
+  })
+  if (doc !== null) {
+    doc.on('update', (update, origin) => {
+      if (origin !== 'server' && socket.readyState === WS.OPEN) socket.send(syncFrame(2, update))
+    })
+  }
   socket.on('open', () => {
     client.connects += 1
-    socket.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 0); encoding.writeVarUint8Array(e, new Uint8Array([0])) }))
+    socket.send(syncFrame(0, doc ? Y.encodeStateVector(doc) : new Uint8Array([0])))
     const state = frame((e) => {
       encoding.writeVarUint(e, 1)
       encoding.writeVarUint(e, own)
@@ -160,12 +180,15 @@ const makeLightReader = (i) => {
     const decoder = decoding.createDecoder(new Uint8Array(data))
     if (decoding.readVarUint(decoder) !== 0) return // awareness: read, not echoed
     const kind = decoding.readVarUint(decoder)
+    const payload = decoding.readVarUint8Array(decoder)
     if (kind === 0) {
-      socket.send(frame((e) => { encoding.writeVarUint(e, 0); encoding.writeVarUint(e, 1); encoding.writeVarUint8Array(e, new Uint8Array([0, 0])) }))
+      socket.send(syncFrame(1, doc ? Y.encodeStateAsUpdate(doc, payload) : new Uint8Array([0, 0])))
       return
     }
-    const meta = updateMeta(decoding.readVarUint8Array(decoder))
+    if (kind === 1 && doc !== null && !isSynced) Y.applyUpdate(doc, payload, 'server')
+    const meta = updateMeta(payload)
     for (const [id, to] of meta.to) {
+      if (id === own) continue // its own inserts, echoed in a merged frame
       const start = Math.max(meta.from.get(id), marks.get(id) || 0)
       if (to > start) {
         received.push(id, start, to, t)
@@ -183,7 +206,7 @@ const makeLightReader = (i) => {
   return client
 }
 
-const open = (i) => (readers === 'light' && i >= writerCount ? makeLightReader(i) : makeClient(i))
+const open = (i) => (readers === 'light' ? makeLightClient(i, i < writerCount) : makeClient(i))
 
 const join = async () => {
   let synced = 0

@@ -8,6 +8,7 @@ collects frames (`Collecting`, as in the authorization tests).
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,22 @@ from tests.crdt_sync.test_room_authorization import Collecting
 
 
 def test_the_spacing_grows_with_the_room_up_to_the_tick() -> None:
-    limits = Limits(fanout_tick_seconds=0.005)
+    limits = Limits(fanout_tick_seconds=0.020)
     assert room.fanout_spacing(0, limits) == 0
     assert room.fanout_spacing(10, limits) == pytest.approx(0.0001)
     assert room.fanout_spacing(200, limits) == pytest.approx(0.002)
     assert room.fanout_spacing(500, limits) == pytest.approx(0.005)
-    assert room.fanout_spacing(5000, limits) == pytest.approx(0.005)  # never more
+    assert room.fanout_spacing(5000, limits) == pytest.approx(0.020)  # never more
+
+
+def test_the_spacing_grows_with_the_time_the_last_fan_out_took() -> None:
+    limits = Limits(fanout_tick_seconds=0.020)
+    quick, slow = 0.004 / room.FANOUT_DUTY, 0.010 / room.FANOUT_DUTY
+    # 500 connections written quickly: the room's size decides (5 ms).
+    assert room.fanout_spacing(500, limits, last_sweep=quick) == pytest.approx(0.005)
+    # Written slowly (a busy machine): a pause of at least FANOUT_DUTY - 1 times as long.
+    assert room.fanout_spacing(500, limits, last_sweep=slow) == pytest.approx(0.010)
+    assert room.fanout_spacing(500, limits, last_sweep=0.5) == pytest.approx(0.020)  # capped
 
 
 def update_frames(peer: Collecting) -> list[bytes]:
@@ -37,13 +48,15 @@ def update_frames(peer: Collecting) -> list[bytes]:
     return [f.payload for f in frames if f.type == MessageType.SYNC and f.sync == SyncType.UPDATE]
 
 
-async def typed(store: Store, text_id: str, people: int, pause: float) -> tuple[int, str]:
+async def typed(
+    store: Store, text_id: str, people: int, pause: float, peer: type[Collecting] = Collecting
+) -> tuple[int, str]:
     """Three keystrokes, `pause` apart, into a room of `people`: how many update frames a
     reader received, and the words it ends with."""
     rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
     shared = await rooms.open(text_id)
     chair = Actor.of(Role.CHAIR)
-    peers = [Collecting() for _ in range(people)]
+    peers = [peer() for _ in range(people)]
     connections = [Connection(peer, rooms.limits, actor=chair) for peer in peers]
     for connection in connections:
         await shared.join(connection)
@@ -87,3 +100,31 @@ def test_a_large_room_merges_keystrokes_that_come_within_its_spacing(text_id, mo
     frames, words = asyncio.run(typed(store, doc_id, people=150, pause=0.0))
     # The first goes at once (the room was quiet); the next two wait and go together.
     assert (frames, words) == (2, "abc")
+
+
+class SlowSocket(Collecting):
+    """A peer whose every write takes 10 ms of the loop's time (a machine short of CPU)."""
+
+    def send_now(self, data: bytes) -> bool:
+        time.sleep(0.010)
+        self.frames.append(data)
+        return True
+
+
+def test_a_room_whose_fan_outs_are_slow_spaces_them_by_as_much(text_id, monkeypatch) -> None:
+    # Two people, no spacing by size: only the time each fan-out took spaces them, 20 ms
+    # of writes followed by at least 60 ms of pause, well within the 0.4 s tick.
+    store, doc_id = text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
+    monkeypatch.setattr(room, "FANOUT_DUTY", 4)
+    frames, words = asyncio.run(typed(store, doc_id, people=2, pause=0.02, peer=SlowSocket))
+    # The first goes at once; the next two come during the pause after it and go together.
+    assert (frames, words) == (2, "abc")
+
+
+def test_a_room_whose_fan_outs_are_quick_is_not_held_back(text_id, monkeypatch) -> None:
+    store, doc_id = text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
+    monkeypatch.setattr(room, "FANOUT_DUTY", 4)
+    frames, words = asyncio.run(typed(store, doc_id, people=2, pause=0.02))
+    assert (frames, words) == (3, "abc")

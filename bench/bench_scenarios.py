@@ -44,7 +44,7 @@ class Options:
     quick: bool
     sizes: tuple[int, ...]
     duration: float  # seconds of typing per fan-out run
-    light_sizes: tuple[int, ...] = ()  # fan-out again with light readers at these sizes
+    light_sizes: tuple[int, ...] = ()  # fan-out again with light clients at these sizes
     writer_fraction: float = 0.1
     interval_ms: float = 200.0  # 5 characters per second
     per_process: int = 125  # real clients per load process

@@ -93,8 +93,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of typing per fan-out run")
     parser.add_argument(
         "--light-sizes",
-        help="fan-out sizes to run again with light readers (raw sockets reading update "
-        "metadata) besides real clients; default 500 (none with --quick)",
+        help="fan-out sizes to run again with light clients (raw sockets reading update "
+        "metadata; the writers type without integrating the others' updates) besides real "
+        "clients; default 500 (none with --quick)",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -349,7 +350,7 @@ def targets(results: Results) -> list[str]:
     for key in sorted(set(ours) & set(reference), key=lambda k: (k[1] != "real", k[0])):
         mine, theirs = ours[key], reference[key]
         lines.append(
-            f"- N={key[0]} ({key[1]} readers): p99 no worse than Node: "
+            f"- N={key[0]} ({key[1]} clients): p99 no worse than Node: "
             f"{_p99_verdict(mine, theirs)}; throughput no worse than Node (≥ 0.97× its "
             f"deliveries/s, no smaller share delivered): {_throughput_verdict(mine, theirs)}"
         )

@@ -48,7 +48,7 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyz '
 
 /**
  * A client: `clock(id)` is how much of client `id`'s content it has, `text()` its text
- * (null for a light reader), `synced` resolves at its first sync.
+ * (null for a light client), `synced` resolves at its first sync.
  * @type {Array<{writer: boolean, received: F64Log, connects: number, closeCodes: object,
  *   clock: (id: number) => number, own: number, text: () => string | null,
  *   synced: Promise<boolean>, destroy: () => void, doc?: Y.Doc}>}

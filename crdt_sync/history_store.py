@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -342,9 +343,52 @@ def _with_state(revision: Revision, state: bytes) -> Revision:
 # -- history ------------------------------------------------------------------------------------
 
 
-def refresh_history(store: Store, text_id: str, *, limit: int | None = None) -> int:
+@dataclass
+class _Kept:
+    indexer: HistoryIndexer
+    up_to: int  # the cursor it wrote: while the stored cursor is this one, it can go on
+    updated: datetime
+
+
+class KeptIndexers:
+    """The indexers of the texts indexed lately, kept in memory between two indexings.
+
+    Starting an indexer decodes the cursor's document twice (a large text: a tenth of a
+    second), and its stored entries are read again as the new keystrokes reach them. A
+    kept indexer goes on from where it stopped, as long as the stored cursor is still the
+    one it wrote: any other indexing (a reader, another process, a rebuild) moves the
+    cursor, and the next one starts afresh from the database."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size  # texts: each holds two copies of its document
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+
+    def __contains__(self, text_id: str) -> bool:
+        return text_id in self._kept
+
+    def take(self, text_id: str, cursor: HistoryCursorRow | None) -> HistoryIndexer | None:
+        kept = self._kept.pop(text_id, None)
+        if kept is None or cursor is None:
+            return None
+        if (kept.up_to, kept.updated) != (cursor.up_to_update_id, cursor.updated):
+            return None
+        return kept.indexer
+
+    def keep(self, text_id: str, indexer: HistoryIndexer, up_to: int, updated: datetime) -> None:
+        self._kept[text_id] = _Kept(indexer, up_to, updated)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+    def forget(self, text_id: str) -> None:
+        self._kept.pop(text_id, None)
+
+
+def refresh_history(
+    store: Store, text_id: str, *, limit: int | None = None, kept: KeptIndexers | None = None
+) -> int:
     """Index the log entries the history has not seen yet (at most about `limit` of them:
-    the rest another time); how many entries changed.
+    the rest another time); how many entries changed. With `kept`, the text's indexer is
+    taken from there if it can go on, and left there afterwards.
 
     Computed outside any write transaction, then written only if nobody else indexed the
     same entries meanwhile (if someone did, their result is the same and is kept). The
@@ -356,6 +400,45 @@ def refresh_history(store: Store, text_id: str, *, limit: int | None = None) -> 
         _drop_history(store, text_id)
         cursor = None
     start = cursor.up_to_update_id if cursor else 0
+    indexer = kept.take(text_id, cursor) if kept is not None else None
+    changed: dict[int, HistoryEntry] = {}
+    last = start
+    for chunk in _chunks(read_log(store, text_id, after=start), LOG_CHUNK, limit):
+        if indexer is None:  # only now: nothing to index costs no decoding
+            indexer = _new_indexer(store, text_id, cursor)
+        changed.update((id(e), e) for e in indexer.feed(chunk))
+        last = chunk[-1].id
+    if indexer is None or last == start:  # nothing new
+        if indexer is not None and kept is not None and cursor is not None:
+            kept.keep(text_id, indexer, start, cursor.updated)
+        return 0
+    written = _write_history(store, text_id, start, last, indexer.state(), list(changed.values()))
+    if written is None:
+        return 0  # the stored history moved under this indexer: it is not kept
+    if kept is not None:
+        kept.keep(text_id, indexer, last, written)
+    return len(changed)
+
+
+def _chunks(log: Iterator[LogEntry], size: int, limit: int | None) -> Iterator[list[LogEntry]]:
+    """The log in chunks of `size` entries, of `limit` (and the rest of a chunk) at most."""
+    size = min(size, limit or size)
+    read = 0
+    chunk: list[LogEntry] = []
+    for entry in log:
+        chunk.append(entry)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+            read += size
+            if limit is not None and read >= limit:
+                return
+    if chunk:
+        yield chunk
+
+
+def _new_indexer(store: Store, text_id: str, cursor: HistoryCursorRow | None) -> HistoryIndexer:
+    """An indexer going on from the stored cursor (from nothing, without one)."""
     tails: dict[str, HistoryEntry] | None = {} if cursor is None else None
 
     def tail_of(clause: str) -> HistoryEntry | None:
@@ -367,27 +450,7 @@ def refresh_history(store: Store, text_id: str, *, limit: int | None = None) -> 
     def entry_of(clause: str, first_update: int) -> HistoryEntry | None:
         return _entry_starting(store, text_id, clause, first_update)
 
-    indexer = HistoryIndexer(cursor.state if cursor else b"", tail_of=tail_of, entry_of=entry_of)
-    changed: dict[int, HistoryEntry] = {}
-    last = start
-    chunk: list[LogEntry] = []
-    size = min(LOG_CHUNK, limit or LOG_CHUNK)
-    read = 0
-    for entry in read_log(store, text_id, after=start):
-        chunk.append(entry)
-        if len(chunk) == size:
-            changed.update((id(e), e) for e in indexer.feed(chunk))
-            last, chunk = chunk[-1].id, []
-            read += size
-            if limit is not None and read >= limit:
-                break
-    if chunk:
-        changed.update((id(e), e) for e in indexer.feed(chunk))
-        last = chunk[-1].id
-    if last == start:
-        return 0
-    _write_history(store, text_id, start, last, indexer.state(), list(changed.values()))
-    return len(changed)
+    return HistoryIndexer(cursor.state if cursor else b"", tail_of=tail_of, entry_of=entry_of)
 
 
 def keep_indexed(store: Store, text_id: str) -> int:
@@ -500,16 +563,22 @@ def _entry_starting(
 
 def _write_history(
     store: Store, text_id: str, start: int, last: int, state: bytes, entries: list[HistoryEntry]
-) -> None:
+) -> datetime | None:
+    """Write the entries and move the cursor from `start` to `last`; the time written in
+    the cursor, or None if nothing was written: the cursor is no longer at `start` (indexed
+    meanwhile by someone else), or entries to update are gone (deleted behind the indexer's
+    back: the next indexing starts afresh from what is stored)."""
     now = utcnow()
     with store._session(write=True) as session, session.begin():
         cursor = session.get(HistoryCursorRow, text_id)
         if (cursor.up_to_update_id if cursor else 0) != start:
-            return  # indexed meanwhile by someone else
+            return None
         if cursor is None:  # from the start: entries left without a cursor are replaced
             session.execute(delete(HistoryEntryRow).where(HistoryEntryRow.text_id == text_id))
         new = [e for e in entries if e.key is None]
         old = [e for e in entries if e.key is not None]
+        if old and not _all_stored(session, [e.key for e in old if e.key is not None]):
+            return None
         if old:
             session.execute(
                 update_rows(HistoryEntryRow),
@@ -537,6 +606,12 @@ def _write_history(
             cursor.state = state
             cursor.version = INDEX_VERSION
             cursor.updated = now
+    return now
+
+
+def _all_stored(session: Session, keys: list[int]) -> bool:
+    query = select(func.count()).where(HistoryEntryRow.id.in_(keys))
+    return session.scalar(query) == len(set(keys))
 
 
 def _drop_history(store: Store, text_id: str) -> None:
@@ -636,6 +711,7 @@ class HistoryIndexing(Background):
         # never indexed, or after new rules) is indexed a slice at a time, not in one go.
         self.slice_entries = slice_entries
         self._since: datetime | None = None  # texts changed since then are looked at
+        self.kept = KeptIndexers()
         self._behind: set[str] = set()  # texts left with entries to index after a slice
 
     def lagging(self) -> list[str]:
@@ -677,10 +753,11 @@ class HistoryIndexing(Background):
         self._behind.clear()
         for text_id in lagging:
             try:
-                refresh_history(self.store, text_id, limit=self.slice_entries)
+                refresh_history(self.store, text_id, limit=self.slice_entries, kept=self.kept)
                 if refresh_needed(self.store, text_id):
                     self._behind.add(text_id)
             except UnknownText:
+                self.kept.forget(text_id)
                 continue  # deleted meanwhile
             except Exception:
                 log.exception("could not index the history of %s", text_id)

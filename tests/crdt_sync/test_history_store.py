@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 
+from crdt_sync import history_store
 from crdt_sync.history_store import (
     HistoryIndexing,
     append_updates,
@@ -39,7 +40,7 @@ from crdt_sync.store import Store, UnknownText
 from drafting.brackets import bracket_span
 from drafting.clauses import add_clause, insert_words, set_status, words_of
 from drafting.diffs import diff_texts, find_clause
-from drafting.history import make_origin, recording
+from drafting.history import HistoryIndexer, make_origin, recording
 from drafting.importing import import_markdown
 from drafting.parties import register_party
 from drafting.proposals import propose_insertion, withdraw
@@ -342,6 +343,94 @@ def test_background_indexing_keeps_every_text_indexed(store: Store, drafting: Dr
         refresh_history(store, balloons)
     with store.engine.begin() as conn:
         assert conn.execute(sql("SELECT count(*) FROM history_cursors")).scalar() == 2
+
+
+def _count_indexers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many indexers the store starts (each decodes the cursor's document twice)."""
+    started: list[int] = []
+    real = history_store.HistoryIndexer
+
+    def counted(*args: Any, **kwargs: Any) -> HistoryIndexer:
+        started.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(history_store, "HistoryIndexer", counted)
+    return started
+
+
+def _type_together(drafting: Drafting, rounds: range) -> None:
+    """Ana types at the start of the paragraph while Ben types at its end."""
+    for i in rounds:
+        drafting.do("connection:ana", insert_words, drafting.paragraph, i, "All "[i])
+        end = len(words_of(drafting.text, drafting.paragraph)) - 1
+        drafting.do("connection:ben", insert_words, drafting.paragraph, end, " now"[i])
+
+
+def _rebuilt(store: Store, drafting: Drafting) -> list[tuple[str, str, int, str, str]]:
+    """The paragraph's history as indexing the whole log afresh gives it."""
+    with store.engine.begin() as conn:
+        conn.execute(sql("DELETE FROM history_cursors"))
+    entries = clause_history(store, drafting.id, drafting.paragraph)
+    return [(e.kind, e.person, e.changes, e.words_before, e.words_after) for e in entries]
+
+
+def test_background_indexing_goes_on_with_the_indexer_it_kept(
+    store: Store, drafting: Drafting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _count_indexers(monkeypatch)
+    indexing = HistoryIndexing(store)
+    for i in range(4):  # a co-editing episode across four indexings
+        _type_together(drafting, range(i, i + 1))
+        indexing.run_once()
+    assert len(started) == 1 and drafting.id in indexing.kept
+    drafting.do("chair", set_status, drafting.paragraph, "agreed ad ref")
+    indexing.run_once()
+    kept = clause_history(store, drafting.id, drafting.paragraph)
+    assert len(started) == 1  # the reading found nothing left to index
+    assert [(e.kind, e.person, e.changes, e.words_before, e.words_after) for e in kept] == (
+        _rebuilt(store, drafting)
+    )
+    assert [e.kind for e in kept] == ["added", "edited", "edited", "status"]
+
+
+def test_a_kept_indexer_is_not_used_after_someone_else_indexed(
+    store: Store, drafting: Drafting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _count_indexers(monkeypatch)
+    indexing = HistoryIndexing(store)
+    _type_together(drafting, range(0, 2))
+    indexing.run_once()
+    _type_together(drafting, range(2, 3))
+    clause_history(store, drafting.id, drafting.paragraph)  # a reader indexes meanwhile
+    _type_together(drafting, range(3, 4))
+    indexing.run_once()
+    assert len(started) == 3  # the indexing, the reader, the indexing again from the cursor
+    entries = clause_history(store, drafting.id, drafting.paragraph)
+    assert [(e.kind, e.person, e.changes, e.words_before, e.words_after) for e in entries] == (
+        _rebuilt(store, drafting)
+    )
+    assert entries[-1].words_after == "All Parties shall act now."
+
+
+def test_entries_deleted_behind_a_kept_indexer_are_not_updated_blindly(
+    store: Store, drafting: Drafting
+) -> None:
+    indexing = HistoryIndexing(store)
+    _type_together(drafting, range(0, 4))
+    indexing.run_once()
+    first = min(e.first_update for e in clause_history(store, drafting.id, drafting.paragraph)[1:])
+    with store.engine.begin() as conn:  # a partial restore of the cache
+        conn.execute(sql("DELETE FROM history_entries WHERE first_update_id = :f"), {"f": first})
+    drafting.do("connection:ben", insert_words, drafting.paragraph, 0, "X")
+    indexing.run_once()  # its episode names an entry that is gone: nothing is written
+    assert indexing.behind and drafting.id not in indexing.kept
+    indexing.run_once()  # afresh from what is stored, as a reader would
+    assert not refresh_needed(store, drafting.id)
+    entries = clause_history(store, drafting.id, drafting.paragraph)
+    # Ana's burst is gone; Ben's goes on with his X, as a reader starting afresh sees it.
+    assert [(e.person, e.changes, e.words_before, e.words_after) for e in entries[1:]] == [
+        ("connection:ben", 5, "All Parties shall act.", "XAll Parties shall act now.")
+    ]
 
 
 def test_a_write_keeps_an_indexed_history_indexed(store: Store, drafting: Drafting) -> None:

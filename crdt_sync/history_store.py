@@ -395,6 +395,13 @@ def refresh_history(
     entries are rebuilt from the whole log when the rules changed (`INDEX_VERSION`), when
     the cursor is gone (whatever entries are left are replaced), and when the entries are
     gone but the cursor is not."""
+    return _index_log(store, text_id, limit, kept)[0]
+
+
+def _index_log(
+    store: Store, text_id: str, limit: int | None, kept: KeptIndexers | None
+) -> tuple[int, int]:
+    """`refresh_history`: how many entries changed, and how many log entries were read."""
     cursor = _cursor(store, text_id)
     if cursor is not None and (cursor.version != INDEX_VERSION or not _has_entries(store, text_id)):
         _drop_history(store, text_id)
@@ -403,21 +410,23 @@ def refresh_history(
     indexer = kept.take(text_id, cursor) if kept is not None else None
     changed: dict[int, HistoryEntry] = {}
     last = start
+    read = 0
     for chunk in _chunks(read_log(store, text_id, after=start), LOG_CHUNK, limit):
         if indexer is None:  # only now: nothing to index costs no decoding
             indexer = _new_indexer(store, text_id, cursor)
         changed.update((id(e), e) for e in indexer.feed(chunk))
         last = chunk[-1].id
+        read += len(chunk)
     if indexer is None or last == start:  # nothing new
         if indexer is not None and kept is not None and cursor is not None:
             kept.keep(text_id, indexer, start, cursor.updated)
-        return 0
+        return 0, 0
     written = _write_history(store, text_id, start, last, indexer.state(), list(changed.values()))
     if written is None:
-        return 0  # the stored history moved under this indexer: it is not kept
+        return 0, read  # the stored history moved under this indexer: it is not kept
     if kept is not None:
         kept.keep(text_id, indexer, last, written)
-    return len(changed)
+    return len(changed), read
 
 
 def _chunks(log: Iterator[LogEntry], size: int, limit: int | None) -> Iterator[list[LogEntry]]:
@@ -748,13 +757,15 @@ class HistoryIndexing(Background):
 
     def run_once(self) -> int:
         """Index (a slice of) what every text's log gained; how many texts were behind.
-        `behind` tells whether some are still behind after their slice."""
+        `behind` tells whether some are still behind after a whole slice: a long log goes
+        on soon, while what people typed during this run waits for the next period (going
+        on at once would index a busy text all the time, a few keystrokes at a time)."""
         lagging = self.lagging()
         self._behind.clear()
         for text_id in lagging:
             try:
-                refresh_history(self.store, text_id, limit=self.slice_entries, kept=self.kept)
-                if refresh_needed(self.store, text_id):
+                _, read = _index_log(self.store, text_id, self.slice_entries, self.kept)
+                if read >= self.slice_entries and refresh_needed(self.store, text_id):
                     self._behind.add(text_id)
             except UnknownText:
                 self.kept.forget(text_id)

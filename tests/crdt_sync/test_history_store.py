@@ -423,7 +423,7 @@ def test_entries_deleted_behind_a_kept_indexer_are_not_updated_blindly(
         conn.execute(sql("DELETE FROM history_entries WHERE first_update_id = :f"), {"f": first})
     drafting.do("connection:ben", insert_words, drafting.paragraph, 0, "X")
     indexing.run_once()  # its episode names an entry that is gone: nothing is written
-    assert indexing.behind and drafting.id not in indexing.kept
+    assert refresh_needed(store, drafting.id) and drafting.id not in indexing.kept
     indexing.run_once()  # afresh from what is stored, as a reader would
     assert not refresh_needed(store, drafting.id)
     entries = clause_history(store, drafting.id, drafting.paragraph)
@@ -457,6 +457,24 @@ def test_a_long_log_is_indexed_a_slice_at_a_time(store: Store, drafting: Draftin
     entries = clause_history(store, drafting.id, drafting.paragraph)
     assert [(e.kind, e.changes) for e in entries] == [("added", 1), ("edited", 13), ("status", 1)]
     assert entries[1].words_after == "All Parties, Parties shall act."
+
+
+def test_keystrokes_typed_during_an_indexing_wait_for_the_next_period(
+    store: Store, drafting: Drafting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text people type in is indexed once a period, not over and over (a few of their
+    keystrokes each time, each time writing its cursor beside the rooms' commits)."""
+    write = history_store._write_history
+
+    def typed_meanwhile(*args: Any) -> Any:
+        drafting.do("connection:ana", insert_words, drafting.paragraph, 0, "A")
+        return write(*args)
+
+    monkeypatch.setattr(history_store, "_write_history", typed_meanwhile)
+    indexing = HistoryIndexing(store, poll_seconds=5.0, slice_entries=4)
+    indexing.run_once()
+    assert refresh_needed(store, drafting.id)  # Ana's keystroke came after the reading
+    assert not indexing.behind and indexing.pause == 5.0
 
 
 def test_background_indexing_runs_until_stopped(store: Store, drafting: Drafting) -> None:

@@ -55,7 +55,8 @@ KEEPALIVE = protocol.awareness(b"\x00")  # an awareness update about no client a
 # with its predecessor, or lost by Redis) is read from the log.
 GAP_SECONDS = 0.3
 FANOUT_SECONDS_PER_CONNECTION = 10e-6  # see `Room._schedule_tick`
-FANOUT_DUTY = 8  # a fan-out is followed by a pause of at least 7 times its length
+FANOUT_DUTY = 8  # a fan-out owes a pause of FANOUT_DUTY times its length...
+FANOUT_BURST = 0.005  # ...beyond these seconds of writing, which a quiet room has in hand
 CATCH_UP_ROWS = 10_000
 
 
@@ -101,7 +102,10 @@ class Room:
         self._awareness_out: list[bytes] = []
         self._tick: asyncio.Handle | None = None
         self._last_flush = -1.0  # loop time of the last fan-out tick
-        self._last_sweep = 0.0  # how long its deliveries took, in seconds
+        # Seconds of writing the room has in hand (below zero: owes a pause), as of the
+        # end of its last fan-out (see `fanout_budget`).
+        self._write_budget = FANOUT_BURST
+        self._sweep_end = 0.0
         self.recorder = recorder
         self.scope = DocumentScope()  # which document of its text (set by `Rooms.open`)
         self._observed: list[Change] = []
@@ -268,19 +272,25 @@ class Room:
 
     def _schedule_tick(self) -> None:
         """Fan-outs are spaced by a pause that grows with the room: 10 µs per connection,
-        and at least `FANOUT_DUTY` times as long as the last fan-out took, at most
-        `fanout_tick_seconds` (20 ms). A fan-out costs the server a write per connection,
-        and each reader a frame to read: a busy large room merges what arrives meanwhile
-        into one frame instead of spending all its time writing, which leaves no CPU to
-        read what comes in (or, on a shared machine, to the readers), while a small room
-        is not held back. A fan-out slowed down by a busy machine takes longer, and the
-        pause after it grows with it. A room quiet for that long sends at once (after
-        whatever else this turn of the loop brings, so a commit's updates still go out
-        together)."""
+        and, once the room has written for more than `FANOUT_BURST` beyond what its pauses
+        paid for, `FANOUT_DUTY` times what it owes; at most `fanout_tick_seconds` (20 ms).
+        A fan-out costs the server a write per connection, and each reader a frame to
+        read: a busy large room merges what arrives meanwhile into one frame instead of
+        spending all its time writing, which leaves no CPU to read what comes in (or, on a
+        shared machine, to the readers). A small room, or one whose fan-outs are far
+        apart, is not held back, even by one fan-out the machine slowed down. A room quiet
+        for long enough sends at once (after whatever else this turn of the loop brings,
+        so a commit's updates still go out together)."""
         if self._tick is None:
             loop = asyncio.get_running_loop()
-            spacing = fanout_spacing(len(self.connections), self.limits, self._last_sweep)
-            wait = self._last_flush + spacing - loop.time()
+            due = fanout_due(
+                self._last_flush,
+                self._sweep_end,
+                len(self.connections),
+                self.limits,
+                self._write_budget,
+            )
+            wait = due - loop.time()
             if wait > 0:
                 self._tick = loop.call_later(wait, self._flush)
             else:
@@ -298,11 +308,13 @@ class Room:
             pending, self._awareness_out = self._awareness_out, []
             merged = pending[0] if len(pending) == 1 else _merge_awareness(pending)
             frames.append(protocol.awareness(merged))
-        started = time.perf_counter()
         for connection in list(self.connections.values()):
             for frame in frames:
                 connection.deliver(frame)
-        self._last_sweep = time.perf_counter() - started
+        started, ended = self._last_flush, asyncio.get_running_loop().time()
+        idle = started - self._sweep_end
+        self._write_budget = fanout_budget(self._write_budget, idle, ended - started)
+        self._sweep_end = ended
 
     def keepalive(self) -> None:
         """y-websocket reconnects after 30 s of silence: speak to the quiet ones."""
@@ -499,11 +511,28 @@ class Room:
             connection.close(CloseCode.SERVER_ERROR, "the server could not store an update")
 
 
-def fanout_spacing(connections: int, limits: Limits, last_sweep: float = 0.0) -> float:
-    """The least time between two fan-outs of a room with this many connections, whose
-    last fan-out took `last_sweep` seconds."""
-    wanted = max(connections * FANOUT_SECONDS_PER_CONNECTION, FANOUT_DUTY * last_sweep)
-    return min(limits.fanout_tick_seconds, wanted)
+def fanout_spacing(connections: int, limits: Limits) -> float:
+    """The least time between the starts of two fan-outs of a room this large."""
+    return min(limits.fanout_tick_seconds, connections * FANOUT_SECONDS_PER_CONNECTION)
+
+
+def fanout_due(start: float, end: float, connections: int, limits: Limits, budget: float) -> float:
+    """When a room's next fan-out may start, its last one having run from `start` to `end`
+    and left it `budget` seconds of writing in hand (`fanout_budget`): `fanout_spacing`
+    after that start, and `FANOUT_DUTY` times what it owes after that end; at the latest
+    a tick after that start."""
+    by_size = start + fanout_spacing(connections, limits)
+    by_debt = end + FANOUT_DUTY * max(0.0, -budget)
+    return min(start + limits.fanout_tick_seconds, max(by_size, by_debt))
+
+
+def fanout_budget(budget: float, idle: float, sweep: float) -> float:
+    """The seconds of writing a room has in hand after a fan-out that took `sweep`, `idle`
+    seconds after the previous one ended: every second without writing earns
+    1 / `FANOUT_DUTY` of a second of it, up to `FANOUT_BURST` (a token bucket). A room
+    that writes steadily ends up owing each fan-out's length, and pauses `FANOUT_DUTY`
+    times as long (`fanout_due`); one that writes now and then never owes anything."""
+    return min(FANOUT_BURST, budget + idle / FANOUT_DUTY) - sweep
 
 
 def _merge_awareness(updates: list[bytes]) -> bytes:

@@ -33,14 +33,34 @@ def test_the_spacing_grows_with_the_room_up_to_the_tick() -> None:
     assert room.fanout_spacing(5000, limits) == pytest.approx(0.020)  # never more
 
 
-def test_the_spacing_grows_with_the_time_the_last_fan_out_took() -> None:
+def test_a_room_that_owes_writing_time_pauses_as_many_times_longer() -> None:
     limits = Limits(fanout_tick_seconds=0.020)
-    quick, slow = 0.004 / room.FANOUT_DUTY, 0.010 / room.FANOUT_DUTY
-    # 500 connections written quickly: the room's size decides (5 ms).
-    assert room.fanout_spacing(500, limits, last_sweep=quick) == pytest.approx(0.005)
-    # Written slowly (a busy machine): a pause of at least FANOUT_DUTY - 1 times as long.
-    assert room.fanout_spacing(500, limits, last_sweep=slow) == pytest.approx(0.010)
-    assert room.fanout_spacing(500, limits, last_sweep=0.5) == pytest.approx(0.020)  # capped
+    duty = room.FANOUT_DUTY
+    # 500 connections, a fan-out from 0 to 1 ms owing nothing: the room's size decides.
+    assert room.fanout_due(0.0, 0.001, 500, limits, budget=0.0) == pytest.approx(0.005)
+    # Owing 1 ms: FANOUT_DUTY times that after the fan-out's end.
+    assert room.fanout_due(0.0, 0.001, 500, limits, budget=-0.001) == pytest.approx(
+        0.001 + duty * 0.001
+    )
+    # Never later than a tick after its start.
+    assert room.fanout_due(0.0, 0.001, 500, limits, budget=-0.5) == pytest.approx(0.020)
+
+
+def test_a_room_earns_writing_time_while_it_does_not_write() -> None:
+    burst, duty = room.FANOUT_BURST, room.FANOUT_DUTY
+    # A fan-out shorter than the burst, after a long quiet: nothing owed.
+    assert room.fanout_budget(burst, idle=60.0, sweep=burst / 2) == pytest.approx(burst / 2)
+    # One longer than the burst: the rest is owed.
+    assert room.fanout_budget(burst, idle=60.0, sweep=burst * 3) == pytest.approx(-2 * burst)
+    # Writing steadily, each fan-out as soon as it is due: the debt stays at one fan-out.
+    limits = Limits(fanout_tick_seconds=1.0)
+    budget, sweep, end = 0.0, 0.004, 0.0
+    for _ in range(10):
+        start = room.fanout_due(end - sweep, end, 0, limits, budget)
+        budget = room.fanout_budget(budget, idle=start - end, sweep=sweep)
+        end = start + sweep
+    assert budget == pytest.approx(-sweep)
+    assert room.fanout_due(end - sweep, end, 0, limits, budget) - end == pytest.approx(duty * sweep)
 
 
 def update_frames(peer: Collecting) -> list[bytes]:
@@ -105,15 +125,21 @@ def test_a_large_room_merges_keystrokes_that_come_within_its_spacing(text_id, mo
 class SlowSocket(Collecting):
     """A peer whose every write takes 10 ms of the loop's time (a machine short of CPU)."""
 
+    delay = 0.010
+
     def send_now(self, data: bytes) -> bool:
-        time.sleep(0.010)
+        time.sleep(self.delay)
         self.frames.append(data)
         return True
 
 
+class SlowishSocket(SlowSocket):
+    delay = room.FANOUT_BURST / 5  # two people: a fan-out of two fifths of the burst
+
+
 def test_a_room_whose_fan_outs_are_slow_spaces_them_by_as_much(text_id, monkeypatch) -> None:
     # Two people, no spacing by size: only the time each fan-out took spaces them, 20 ms
-    # of writes, then 20 times as long in all (the 0.4 s tick).
+    # of writes, 15 ms beyond the burst, then 20 times that (the 0.3 s of a 0.4 s tick).
     store, doc_id = text_id
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
     monkeypatch.setattr(room, "FANOUT_DUTY", 20)
@@ -128,4 +154,16 @@ def test_a_room_whose_fan_outs_are_quick_is_not_held_back(text_id, monkeypatch) 
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
     monkeypatch.setattr(room, "FANOUT_DUTY", 20)
     frames, words = asyncio.run(typed(store, doc_id, people=2, pause=0.02))
+    assert (frames, words) == (3, "abc")
+
+
+def test_a_room_whose_fan_outs_are_seldom_is_not_held_back_by_their_length(
+    text_id, monkeypatch
+) -> None:
+    # Fan-outs of 4 ms, 20 ms apart: 20 times their length would merge the last two
+    # keystrokes; within the burst, each goes on its own.
+    store, doc_id = text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
+    monkeypatch.setattr(room, "FANOUT_DUTY", 20)
+    frames, words = asyncio.run(typed(store, doc_id, people=2, pause=0.02, socket=SlowishSocket))
     assert (frames, words) == (3, "abc")

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 from bench_scenarios import (
     MB,
+    ClientCostResult,
     ColdResult,
     FanoutResult,
     IdleResult,
@@ -250,6 +251,23 @@ def idle_table(results: Sequence[IdleResult]) -> str:
             str(r.clients),
             num(None if r.per_connection is None else r.per_connection / 1024),
             num(r.join_s, 1), f"{mb(r.rss_rooms)} / {mb(r.rss_clients)}", short(r.status),
+        ]
+        for r in results
+    ]  # fmt: skip
+    return table(headers, rows)
+
+
+def client_cost_table(results: Sequence[ClientCostResult]) -> str:
+    headers = [
+        "frames", "room", "clients run", "frames/s per client", "CPU per client, % of a core",
+        "cores the room's clients need", "same text", "status",
+    ]  # fmt: skip
+    rows = [
+        [
+            "one per keystroke" if r.tick_ms == 0 else f"merged per {r.tick_ms:g} ms",
+            str(r.room), str(r.clients), num(r.frames_per_second),
+            num(None if r.core_per_client is None else 100 * r.core_per_client, 2),
+            num(r.cores_for_room, 2), yes_no(r.converged), short(r.status),
         ]
         for r in results
     ]  # fmt: skip

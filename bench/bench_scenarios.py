@@ -5,7 +5,9 @@
 2. ingest: a sequential trace sent by one client, one update per keystroke, pipelined;
    updates/s until durably stored (and until a second client has the whole text);
 3. replay: the concurrent `friendsforever` trace by two clients at once; converged?;
-4. cold load of large documents to a first client; RSS per idle room and per connection.
+4. cold load of large documents to a first client; RSS per idle room and per connection;
+5. what real clients cost: the fan-out's frames given to real y-websocket clients without
+   a server, the CPU they need (no server is run).
 
 Each run starts a fresh server process and stops it (and every load process) at the end;
 a run that passes its time limit, or its memory cap, is reported as "did not finish".
@@ -18,6 +20,7 @@ import contextlib
 import json
 import math
 import struct
+import subprocess
 import threading
 import time
 from array import array
@@ -35,6 +38,7 @@ NODE = "node"
 LOAD_JS = BENCH / "js" / "load.cjs"
 INGEST_JS = BENCH / "js" / "ingest.cjs"
 REPLAY_JS = BENCH / "js" / "replay.cjs"
+CLIENT_COST_JS = BENCH / "js" / "client_cost.cjs"
 MB = 1024 * 1024
 
 
@@ -62,6 +66,8 @@ class Options:
     idle_rooms: int = 100
     idle_clients: int = 500
     settle: float = 3.0
+    cost_clients: int = 50  # real clients fed the fan-out's frames, per tick length
+    cost_ticks_ms: tuple[float, ...] = (0.0, 5.0, 20.0, 40.0)  # 0: a frame per keystroke
 
 
 def rss_guard(server: Running, cap: int) -> Callable[[], None]:
@@ -713,4 +719,55 @@ def idle_run(kind: ServerKind, options: Options) -> IdleResult:
         result.per_connection = (after - before) / options.idle_clients
     except Abort as error:
         result.status = f"did not finish: {error}"
+    return result
+
+
+# -- 5. what real clients cost --------------------------------------------------------------
+@dataclass
+class ClientCostResult:
+    tick_ms: float
+    clients: int
+    room: int  # the size of the room whose frames they are given
+    frames_per_second: float | None = None  # per client: update and awareness frames
+    core_per_client: float | None = None  # the share of one core one client needs
+    converged: bool | None = None
+    status: str = "ok"
+
+    @property
+    def cores_for_room(self) -> float | None:
+        """Cores the whole room's clients need, on one machine, to keep up."""
+        return None if self.core_per_client is None else self.core_per_client * self.room
+
+
+def client_cost_run(tick_ms: float, options: Options, room: int = 500) -> ClientCostResult:
+    """The frames `room` clients would receive in the fan-out scenario, merged per tick of
+    `tick_ms` as this server's fan-out merges them, given to real clients in one Node
+    process (bench/js/client_cost.cjs); no server, no sockets."""
+    result = ClientCostResult(tick_ms, options.cost_clients, room)
+    config = {
+        "clients": options.cost_clients,
+        "writers": round(room * options.writer_fraction),
+        "population": room,
+        "intervalMs": options.interval_ms,
+        "tickMs": tick_ms,
+        "durationMs": options.duration * 1000,
+    }
+    try:
+        run = subprocess.run(
+            [NODE, str(CLIENT_COST_JS), json.dumps(config)],
+            capture_output=True, text=True, timeout=600, check=False, cwd=BENCH,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        result.status = "did not finish in 600 s"
+        return result
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    done = next((e for e in events if e.get("event") == "result"), None)
+    if done is None:
+        failed = next((e for e in events if e.get("event") == "error"), None)
+        why = failed["message"] if failed else run.stderr.strip()[-300:]
+        result.status = f"failed: {why}"
+        return result
+    result.frames_per_second = float(done["framesPerClientPerSecond"])
+    result.core_per_client = float(done["corePerClient"])
+    result.converged = bool(done["converged"])
     return result

@@ -3,7 +3,7 @@
     .venv/bin/python bench/sync_bench.py            # everything, 12-13 minutes on 2 cores
     .venv/bin/python bench/sync_bench.py --quick    # a smaller version, ~3 minutes
     ... --sizes 10,50,200,500 --servers travaux,pycrdt-websocket,node
-    ... --scenarios fanout,ingest,replay,cold,idle --json results.json --keep
+    ... --scenarios fanout,ingest,replay,cold,idle,clients --json results.json --keep
     ... --report results.json                        # print a saved run's tables again
 
 Side by side in the same run, under the same load, on loopback: this server (`travaux
@@ -11,8 +11,9 @@ serve` on SQLite), the stock pycrdt-websocket server with its SQLite store, and 
 reference server `@y/websocket-server`. Load comes from separate Node processes of real
 y-websocket clients (bench/js/). Scenarios (issue 3): fan-out latency at N clients, ingest
 of the automerge-paper trace, concurrent replay of friendsforever, cold load and idle
-memory. Every server and load process is stopped at the end of its run; runs that pass
-their time limit are reported as "did not finish".
+memory; and, without any server, the CPU that the fan-out's real clients need. Every
+server and load process is stopped at the end of its run; runs that pass their time limit
+are reported as "did not finish".
 
 Editing traces: josephg/editing-traces, CC BY 4.0 (see /work/shared/bench-data/README.md).
 """
@@ -24,6 +25,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from typing import Any
 
 from bench_procs import QUIET, install_cleanup, kill_all
 from bench_report import (
+    client_cost_table,
     cold_table,
     fanout_ratios,
     fanout_table,
@@ -48,6 +51,7 @@ from bench_scenarios import (
     INGEST_JS,
     NODE,
     REPLAY_JS,
+    ClientCostResult,
     ColdResult,
     FanoutResult,
     IdleResult,
@@ -55,6 +59,7 @@ from bench_scenarios import (
     IngestResult,
     Options,
     ReplayResult,
+    client_cost_run,
     cold_log_runs,
     cold_run,
     fanout_run,
@@ -67,7 +72,7 @@ from bench_servers import SERVER_NAMES, ServerKind, Travaux, make_server
 DATA = Path("/work/shared/bench-data")
 COP21_DRAFT = Path("/work/shared/corpus/cop21/draft-agreement-23-oct-2015.md")
 CACHE = Path.home() / ".cache" / "travaux-bench"
-SCENARIOS = ("fanout", "ingest", "replay", "cold", "idle")
+SCENARIOS = ("fanout", "ingest", "replay", "cold", "idle", "clients")
 OURS, REFERENCE = "travaux", "node"
 
 
@@ -78,6 +83,7 @@ class Results:
     replay: list[ReplayResult] = dataclasses.field(default_factory=list)
     cold: list[ColdResult] = dataclasses.field(default_factory=list)
     idle: list[IdleResult] = dataclasses.field(default_factory=list)
+    clients: list[ClientCostResult] = dataclasses.field(default_factory=list)
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -283,12 +289,25 @@ def run_idle(servers: list[ServerKind], options: Options, results: Results) -> N
     print(idle_table(results.idle))
 
 
+def run_clients(servers: list[ServerKind], options: Options, results: Results) -> None:
+    """No server: what the clients of the largest fan-out room need, by tick length."""
+    room = max((*options.sizes, *options.light_sizes), default=500)
+    for tick in options.cost_ticks_ms:
+        result = client_cost_run(tick, options, room)
+        results.clients.append(result)
+        cores = "-" if result.cores_for_room is None else f"{result.cores_for_room:.2f}"
+        progress(f"tick {tick:g} ms: {room} real clients need {cores} cores  {result.status}")
+    print()
+    print(client_cost_table(results.clients))
+
+
 RUNNERS: dict[str, Callable[[list[ServerKind], Options, Results], None]] = {
     "fanout": run_fanout,
     "ingest": run_ingest,
     "replay": run_replay,
     "cold": run_cold,
     "idle": run_idle,
+    "clients": run_clients,
 }
 TITLES = {
     "fanout": "1. Fan-out: one room, 10 % of the clients typing 5 chars/s",
@@ -296,6 +315,8 @@ TITLES = {
     "replay": "3. Concurrent replay: friendsforever, two clients at once",
     "cold": "4a. Cold load: a stored document to the first synced client (server restarted)",
     "idle": "4b. Memory: idle rooms and idle connections (server RSS deltas)",
+    "clients": "5. What real clients cost: the fan-out's frames given to real y-websocket "
+    "clients, no server",
 }
 
 
@@ -323,11 +344,8 @@ def _throughput_verdict(mine: FanoutResult, theirs: FanoutResult) -> str:
     return f"{_verdict(ok)} ({mine.throughput / theirs.throughput:.2f}×)"
 
 
-def targets(results: Results) -> list[str]:
-    lines = []
-    ours = {(r.n, r.readers): r for r in results.fanout if r.server == OURS}
-    reference = {(r.n, r.readers): r for r in results.fanout if r.server == REFERENCE}
-    big = ours.get((500, "real"))
+def _large_room(big: FanoutResult | None, readers: str) -> str:
+    """The target at 500 clients: all delivered, p99 ≤ 50 ms, RSS ≤ 1 GB."""
     ok = None
     detail = ""
     if big is not None:
@@ -338,7 +356,27 @@ def targets(results: Results) -> list[str]:
         rss = "-" if big.rss_peak is None else f"{big.rss_peak / 2**20:,.0f} MB"
         share = f"{100 * _delivered(big):.1f} % delivered" if big.expected else big.status
         detail = f" (p99 of all deliveries {ms(big.p99_all)} ms, RSS peak {rss}, {share})"
-    lines.append(f"- 500 real clients, p99 ≤ 50 ms and RSS ≤ 1 GB: {_verdict(ok)}{detail}")
+    return f"- 500 {readers} clients, p99 ≤ 50 ms and RSS ≤ 1 GB: {_verdict(ok)}{detail}"
+
+
+def _clients_need(results: Results) -> list[str]:
+    """What the real clients of the large room need by themselves (scenario 5)."""
+    cores = os.cpu_count() or 0
+    return [
+        f"- without any server, the {r.room} real clients need {r.cores_for_room:.2f} cores "
+        f"of this machine's {cores} with frames merged per {r.tick_ms:g} ms "
+        f"({r.frames_per_second:.0f} frames/s each)"
+        for r in results.clients
+        if r.tick_ms == 20 and r.cores_for_room is not None and r.frames_per_second is not None
+    ]
+
+
+def targets(results: Results) -> list[str]:
+    ours = {(r.n, r.readers): r for r in results.fanout if r.server == OURS}
+    reference = {(r.n, r.readers): r for r in results.fanout if r.server == REFERENCE}
+    lines = [_large_room(ours.get((500, "real")), "real"), *_clients_need(results)]
+    if (500, "light") in ours:
+        lines.append(_large_room(ours[(500, "light")], "light"))
     ingest = next((r for r in results.ingest if r.server == OURS), None)
     rate = None if ingest is None else ingest.durable_rate
     ok = None if ingest is None else (rate is not None and rate >= 10_000)
@@ -362,12 +400,13 @@ def load_results(path: Path) -> Results:
     data = json.loads(path.read_text())
     kinds: dict[str, type[Any]] = {
         "fanout": FanoutResult, "ingest": IngestResult, "replay": ReplayResult,
-        "cold": ColdResult, "idle": IdleResult,
+        "cold": ColdResult, "idle": IdleResult, "clients": ClientCostResult,
     }  # fmt: skip
     results = Results()
     for name, kind in kinds.items():
         names = {f.name for f in dataclasses.fields(kind)}
-        items = [kind(**{k: v for k, v in item.items() if k in names}) for item in data[name]]
+        saved = data.get(name, [])  # runs saved before a scenario existed lack it
+        items = [kind(**{k: v for k, v in item.items() if k in names}) for item in saved]
         getattr(results, name).extend(items)
     return results
 
@@ -381,6 +420,7 @@ def report(results: Results) -> None:
         ("replay", lambda: replay_table(results.replay)),
         ("cold", lambda: cold_table(results.cold)),
         ("idle", lambda: idle_table(results.idle)),
+        ("clients", lambda: client_cost_table(results.clients)),
     ]
     for name, printer in printers:
         if getattr(results, name):

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 
 class RoomStore(UpdateLog, Protocol):
+    @property
+    def local_commits(self) -> bool: ...
+
     def load(self, text_id: str) -> bytes: ...
 
     def load_document(self, text_id: str) -> tuple[Doc, int]: ...
@@ -99,7 +102,9 @@ class Rooms:
         self.poll_seconds = poll_seconds
         self._cluster = _Cluster(store, fanout) if fanout is not None else None  # type: ignore[arg-type]
         self._poller: asyncio.Task[None] | None = None
-        self.committer = GroupCommitter(store, chained=fanout is not None)
+        self.committer = GroupCommitter(
+            store, chained=fanout is not None, inline=store.local_commits
+        )
         self._audit_queue: list[AuditEvent] = []
         self._audit_writer: asyncio.Task[None] | None = None
         self._rights: dict[str, int] = {}

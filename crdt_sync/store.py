@@ -175,6 +175,13 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------------
     @property
+    def local_commits(self) -> bool:
+        """A commit here is a write to a local file (SQLite), done in a fraction of a
+        millisecond without a network round trip: cheap enough for the event loop to make
+        itself when the group committer has nothing else to do (`crdt_sync.durable`)."""
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
     def in_memory(self) -> bool:
         """An in-memory SQLite database, which no other connection or process can open."""
         return self.url.get_backend_name() == "sqlite" and self.url.database in (

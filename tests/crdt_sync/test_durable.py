@@ -1,5 +1,6 @@
 """Group commit: updates are on disk, in order, before anyone is told; a refused commit
-tells everyone waiting on it; stopping writes what is queued.
+tells everyone waiting on it; stopping writes what is queued; a quiet committer on a
+local database writes on the event loop itself, and leaves bursts to its thread.
 
 The log is a real SQLite store, or (for refusals) a log that refuses.
 """
@@ -7,6 +8,7 @@ The log is a real SQLite store, or (for refusals) a log that refuses.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -104,3 +106,62 @@ def test_stopping_writes_what_is_queued(store: Store) -> None:
     ids = asyncio.run(scenario())
     assert len(ids) == 100
     assert [log_id for log_id, _ in store.read_log(text_id, 0)][-100:] == ids
+
+
+class Witnessed:
+    """A real store's log that notes which thread wrote each commit, and how many rows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.commits: list[tuple[str, int]] = []
+
+    def append_many(self, entries: Sequence[tuple[str, bytes, str]]) -> list[int]:
+        self.commits.append((threading.current_thread().name, len(entries)))
+        return self.store.append_many(entries)
+
+
+def test_a_quiet_local_committer_writes_on_the_loop_before_submit_returns(store: Store) -> None:
+    text_id = store.create_text(Doc().get_update(), title="t", kind="treaty", origin="test")
+    log = Witnessed(store)
+
+    async def scenario() -> tuple[bool, int]:
+        committer = GroupCommitter(log, inline=True)
+        done = committer.submit(text_id, keystrokes(1)[0], "test")
+        stored_at_once = store.log_heads([text_id]).get(text_id, 0) > 0
+        log_id = await done
+        await committer.stop()
+        return stored_at_once, log_id
+
+    stored_at_once, log_id = asyncio.run(scenario())
+    assert stored_at_once
+    assert log.commits == [("MainThread", 1)]
+    assert [i for i, _ in store.read_log(text_id, 0)][-1] == log_id
+
+
+def test_back_to_back_updates_go_to_the_thread_in_batches_and_stay_in_order(
+    store: Store,
+) -> None:
+    text_id = store.create_text(Doc().get_update(), title="t", kind="treaty", origin="test")
+    log = Witnessed(store)
+    updates = keystrokes(200)
+    told: list[tuple[int, int]] = []
+
+    async def scenario() -> None:
+        committer = GroupCommitter(log, inline=True)
+        for number, update in enumerate(updates):
+            committer.submit(
+                text_id, update, "test", then=lambda d, n=number: told.append((n, d.result()))
+            )
+        await committer.stop()
+
+    asyncio.run(scenario())
+    # The first on the loop, the 199 that came right behind it by the thread, in batches.
+    assert log.commits[0] == ("MainThread", 1)
+    assert {name for name, _ in log.commits[1:]} == {"group-commit"}
+    assert len(log.commits) < 100 and sum(rows for _, rows in log.commits) == 200
+    assert [n for n, _ in told] == list(range(200))
+    assert [i for _, i in told] == sorted(i for _, i in told)
+    replayed = Doc()
+    for _, update in store.read_log(text_id, 0):
+        replayed.apply_update(update)
+    assert str(replayed.get("words", type=Text)) == "".join(str(n % 10) for n in range(200))

@@ -347,3 +347,8 @@ def test_purging_a_scoped_document_keeps_its_state_and_drops_what_was_deleted(
     # The shared text's record is never rewritten.
     with pytest.raises(StoreError, match="never rewritten"):
         store.purge(text_id, new_doc("x").get_update())
+
+
+def test_only_sqlite_commits_are_local_enough_for_the_event_loop(db_url: str) -> None:
+    with Store(db_url) as store:
+        assert store.local_commits == db_url.startswith("sqlite")

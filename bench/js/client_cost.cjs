@@ -21,7 +21,7 @@
 // that also has to run a server, whatever the server.
 
 const encoding = require('lib0/encoding')
-const { Y, emit } = require('./common.cjs')
+const { Y, emit, LETTERS, awarenessOf, encoded: message } = require('./common.cjs')
 const { WebsocketProvider } = require('y-websocket')
 
 const config = JSON.parse(process.argv[2] || '{}')
@@ -36,19 +36,11 @@ const {
   seed = 1
 } = config
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz '
-
 // A small deterministic generator: every run makes the same stream.
 let state = seed >>> 0
 const random = () => {
   state = (Math.imul(state, 1664525) + 1013904223) >>> 0
   return state / 0x100000000
-}
-
-const message = (write) => {
-  const encoder = encoding.createEncoder()
-  write(encoder)
-  return encoding.toUint8Array(encoder)
 }
 
 const syncFrame = (kind, payload) => message((e) => {
@@ -69,10 +61,7 @@ const awarenessFrame = (entries) => message((e) => {
   }))
 })
 
-const stateOf = (number) => JSON.stringify({
-  user: { name: `Delegate ${number}`, color: `hsl(${(number * 47) % 360}, 70%, 45%)` },
-  clause: `art-${(number % 29) + 1}`
-})
+const stateOf = (number) => JSON.stringify(awarenessOf(number))
 
 /** The frames of `durationMs` of typing: [{at, frames: [Uint8Array]}] per tick. */
 const makeStream = () => {

@@ -6,6 +6,7 @@
 // clock milliseconds with sub-millisecond precision, comparable between processes.
 
 const readline = require('readline')
+const encoding = require('lib0/encoding')
 const Y = require('yjs')
 const WS = require('ws')
 const { WebsocketProvider } = require('y-websocket')
@@ -91,4 +92,22 @@ class F64Log {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-module.exports = { Y, WS, now, emit, onCommands, openProvider, whenSynced, F64Log, sleep }
+/** What the writers type, in turn. */
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz '
+
+/** Client `number`'s awareness state, like a browser's: name, colour, clause. */
+const awarenessOf = (number) => ({
+  user: { name: `Delegate ${number}`, color: `hsl(${(number * 47) % 360}, 70%, 45%)` },
+  clause: `art-${(number % 29) + 1}`
+})
+
+/** The bytes that `write` puts into a fresh lib0 encoder. */
+const encoded = (write) => {
+  const encoder = encoding.createEncoder()
+  write(encoder)
+  return encoding.toUint8Array(encoder)
+}
+
+module.exports = {
+  Y, WS, now, emit, onCommands, openProvider, whenSynced, F64Log, sleep, LETTERS, awarenessOf, encoded
+}

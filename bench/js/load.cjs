@@ -26,7 +26,9 @@ const crypto = require('crypto')
 const path = require('path')
 const decoding = require('lib0/decoding')
 const encoding = require('lib0/encoding')
-const { Y, WS, now, emit, onCommands, openProvider, whenSynced, F64Log, sleep } = require('./common.cjs')
+const {
+  Y, WS, now, emit, onCommands, openProvider, whenSynced, F64Log, sleep, LETTERS, awarenessOf, encoded: frame
+} = require('./common.cjs')
 
 const config = JSON.parse(process.argv[2])
 const {
@@ -44,8 +46,6 @@ const {
   readers = 'real'
 } = config
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz '
-
 /**
  * A client: `clock(id)` is how much of client `id`'s content it has, `text()` its text
  * (null for a light client), `synced` resolves at its first sync.
@@ -57,11 +57,6 @@ const clients = []
 let typing = null
 let finalClocks = null
 let completionTimer = null
-
-const awarenessOf = (number) => ({
-  user: { name: `Delegate ${number}`, color: `hsl(${(number * 47) % 360}, 70%, 45%)` },
-  clause: `art-${(number % 29) + 1}`
-})
 
 const makeClient = (i) => {
   const number = offset + i
@@ -96,12 +91,6 @@ const makeClient = (i) => {
   })
   clients.push(client)
   return client
-}
-
-const frame = (write) => {
-  const encoder = encoding.createEncoder()
-  write(encoder)
-  return encoding.toUint8Array(encoder)
 }
 
 // The readers of one process receive the same frames: each update's metadata is parsed

@@ -8,8 +8,10 @@ The path of an update through a room:
    (`crdt_sync.authorize`), then applied to the room's document and handed to the group
    committer;
 3. once it is on disk, it joins the next fan-out tick; each tick merges what arrived into
-   one frame and queues that same frame for every connection (echoing it to its sender
-   is harmless: Yjs ignores what it has), so 500 clients cost one encoding, not 500.
+   one frame and queues that same frame for every connection, so 500 clients cost one
+   encoding, not 500. A frame that holds one connection's updates only is not echoed to
+   it: Yjs would ignore what it has, but a typist on hotel Wi-Fi would download every
+   keystroke twice, and a small room would do a tenth more writes.
 
 A client's first sync (step 2) is sent only after every update already applied is on disk,
 so no client ever sees an update a crash could lose.
@@ -99,6 +101,8 @@ class Room:
         self._last_log_id = 0
         self._since_snapshot = 0
         self._outgoing: list[bytes] = []
+        # Who sent the updates in `_outgoing`: connection ids, None for another process.
+        self._senders: set[str | None] = set()
         self._awareness_out: list[bytes] = []
         self._tick: asyncio.Handle | None = None
         self._last_flush = -1.0  # loop time of the last fan-out tick
@@ -226,7 +230,7 @@ class Room:
             self.text_id,
             update,
             connection.origin,
-            then=lambda done: self._on_committed(done, update),
+            then=lambda done: self._on_committed(done, update, connection.id),
         )
 
     def _collector(self, root: str) -> Callable[[list[object]], None]:
@@ -243,7 +247,7 @@ class Room:
         if self.recorder is not None:
             self.recorder(connection, action, target, detail)
 
-    def _on_committed(self, done: asyncio.Future[int], update: bytes) -> None:
+    def _on_committed(self, done: asyncio.Future[int], update: bytes, sender: str) -> None:
         if done.exception() is not None:  # (the committer hands over no cancelled future)
             self._break(f"the store failed: {done.exception()!r}")
             return
@@ -253,6 +257,7 @@ class Room:
             self._last_log_id = max(self._last_log_id, done.result())
         self._since_snapshot += 1
         self._outgoing.append(update)
+        self._senders.add(sender)
         self._schedule_tick()
         if self._since_snapshot >= self.limits.snapshot_every_updates:
             self.snapshot()
@@ -299,18 +304,24 @@ class Room:
     def _flush(self) -> None:
         self._tick = None
         self._last_flush = asyncio.get_running_loop().time()
-        frames = []
+        update_frame = awareness_frame = None
+        only_sender = None  # the one connection whose updates these all are
         if self._outgoing:
             updates, self._outgoing = self._outgoing, []
             merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
-            frames.append(protocol.sync_update(merged))
+            update_frame = protocol.sync_update(merged)
+            if len(self._senders) == 1:
+                only_sender = next(iter(self._senders))
+            self._senders.clear()
         if self._awareness_out:
             pending, self._awareness_out = self._awareness_out, []
             merged = pending[0] if len(pending) == 1 else _merge_awareness(pending)
-            frames.append(protocol.awareness(merged))
+            awareness_frame = protocol.awareness(merged)
         for connection in list(self.connections.values()):
-            for frame in frames:
-                connection.deliver(frame)
+            if update_frame is not None and connection.id != only_sender:
+                connection.deliver(update_frame)
+            if awareness_frame is not None:
+                connection.deliver(awareness_frame)
         started, ended = self._last_flush, asyncio.get_running_loop().time()
         idle = started - self._sweep_end
         self._write_budget = fanout_budget(self._write_budget, idle, ended - started)
@@ -401,6 +412,7 @@ class Room:
         self.size += len(update)
         self._since_snapshot += 1
         self._outgoing.append(update)
+        self._senders.add(None)
         self._schedule_tick()
         if self._since_snapshot >= self.limits.snapshot_every_updates:
             self.snapshot()

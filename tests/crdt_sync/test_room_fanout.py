@@ -167,3 +167,42 @@ def test_a_room_whose_fan_outs_are_seldom_is_not_held_back_by_their_length(
     monkeypatch.setattr(room, "FANOUT_DUTY", 20)
     frames, words = asyncio.run(typed(store, doc_id, people=2, pause=0.02, socket=SlowishSocket))
     assert (frames, words) == (3, "abc")
+
+
+async def keystrokes_seen(store: Store, text_id: str, typists: list[int]) -> list[int]:
+    """Keystrokes by the people at `typists` (in that order, no pause) in a room of
+    three: how many update frames each of the three then received."""
+    rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
+    shared = await rooms.open(text_id)
+    peers = [Collecting() for _ in range(3)]
+    connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
+    for connection in connections:
+        await shared.join(connection)
+    await asyncio.sleep(0.05)
+    for peer in peers:
+        peer.frames.clear()
+    for index in typists:
+        writer = Doc()
+        writer.apply_update(shared.doc.get_update())
+        before = writer.get_state()
+        writer.get("words", type=Text).insert(0, "ab"[index])
+        await shared.receive(connections[index], protocol.sync_update(writer.get_update(before)))
+        await shared.durable()
+    await asyncio.sleep(0.5)
+    await rooms.close()
+    return [len(update_frames(peer)) for peer in peers]
+
+
+def test_a_typist_is_not_sent_back_its_own_keystroke(text_id, monkeypatch) -> None:
+    store, doc_id = text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
+    assert asyncio.run(keystrokes_seen(store, doc_id, typists=[0])) == [0, 1, 1]
+
+
+def test_keystrokes_of_two_typists_merged_in_one_frame_go_to_both(text_id, monkeypatch) -> None:
+    # The first keystroke goes at once (the room was quiet) to the two others; the next
+    # two, of two typists, wait for the room's spacing and go as one frame, which each
+    # typist needs for the other's keystroke.
+    store, doc_id = text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)  # 3 people: 0.3 s apart
+    assert asyncio.run(keystrokes_seen(store, doc_id, typists=[0, 0, 1])) == [1, 2, 2]

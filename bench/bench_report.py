@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -143,9 +144,42 @@ def machine() -> str:
 
 
 # -- tables ----------------------------------------------------------------------------------
+def typical(runs: Sequence[FanoutResult]) -> FanoutResult:
+    """Repeated runs of one server, size and kind of reader as one: the median of each
+    figure the comparisons use (p50, p99, throughput, the share delivered), the largest
+    RSS, converged and finished only if every run was."""
+    if len(runs) == 1:
+        return runs[0]
+
+    def median(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return statistics.median(known) if known else None
+
+    return dataclasses.replace(
+        runs[0],
+        p50=median([r.p50 for r in runs]),
+        p99=median([r.p99 for r in runs]),
+        p99_all=median([r.p99_all for r in runs]),
+        throughput=median([r.throughput for r in runs]),
+        delivered=round(statistics.median(r.delivered / (r.expected or 1) for r in runs) * 10**6),
+        expected=10**6,
+        converged=all(r.converged for r in runs),
+        rss_peak=max((r.rss_peak for r in runs if r.rss_peak is not None), default=None),
+        status=next((r.status for r in runs if not r.finished), "ok"),
+    )
+
+
+def grouped(results: Sequence[FanoutResult]) -> dict[tuple[str, int, str], list[FanoutResult]]:
+    """The runs of each (server, N, readers)."""
+    groups: dict[tuple[str, int, str], list[FanoutResult]] = {}
+    for r in results:
+        groups.setdefault((r.server, r.n, r.readers), []).append(r)
+    return groups
+
+
 def fanout_table(results: Sequence[FanoutResult]) -> str:
     headers = [
-        "server", "N", "readers", "join s", "inserts/s", "delivered", "p50 ms", "p99 ms",
+        "server", "N", "readers", "run", "join s", "inserts/s", "delivered", "p50 ms", "p99 ms",
         "max ms", "p99 all ms", "deliveries/s", "converged", "server CPU %", "load CPU %",
         "machine CPU %", "others CPU %", "RSS end/peak MB", "closes", "status",
     ]  # fmt: skip
@@ -155,7 +189,7 @@ def fanout_table(results: Sequence[FanoutResult]) -> str:
         closes = ", ".join(f"{c}×{n}" for c, n in sorted(r.close_codes.items())) or "-"
         rows.append(
             [
-                r.server, str(r.n), r.readers, num(r.join_s, 1), num(r.insert_rate, 1),
+                r.server, str(r.n), r.readers, str(r.run), num(r.join_s, 1), num(r.insert_rate, 1),
                 delivered, ms(r.p50), ms(r.p99), ms(r.max), ms(r.p99_all), num(r.throughput),
                 yes_no(r.converged), num(r.cpu), num(r.load_cpu), num(r.machine_cpu),
                 num(r.other_cpu),
@@ -166,26 +200,47 @@ def fanout_table(results: Sequence[FanoutResult]) -> str:
 
 
 def fanout_ratios(results: Sequence[FanoutResult], ours: str, reference: str) -> str:
-    by_key = {(r.server, r.n, r.readers): r for r in results}
+    """Ours against the reference at each size: of repeated runs, the medians, their
+    range, and in how many pairs of runs (the i-th of each) ours was no worse."""
+    groups = grouped(results)
     rows = []
     pairs = sorted({(r.n, r.readers) for r in results}, key=lambda k: (k[1] != "real", k[0]))
     for n, readers in pairs:
-        mine, theirs = by_key.get((ours, n, readers)), by_key.get((reference, n, readers))
-        if mine is None or theirs is None:
+        mine, theirs = groups.get((ours, n, readers)), groups.get((reference, n, readers))
+        if not mine or not theirs:
             continue
+        a, b = typical(mine), typical(theirs)
         rows.append(
             [
-                str(n), readers, ms(mine.p99_all), ms(theirs.p99_all),
-                ratio(mine.p99_all, theirs.p99_all),
-                num(mine.throughput), num(theirs.throughput),
-                ratio(mine.throughput, theirs.throughput),
+                str(n), readers, str(min(len(mine), len(theirs))),
+                _spread(a.p99_all, mine), _spread(b.p99_all, theirs),
+                ratio(a.p99_all, b.p99_all), _pairs_won(mine, theirs),
+                num(a.throughput), num(b.throughput), ratio(a.throughput, b.throughput),
             ]
         )  # fmt: skip
     headers = [
-        "N", "readers", f"p99 all {ours}", f"p99 all {reference}", "p99 ratio (≤ 1 is better)",
-        f"deliveries/s {ours}", f"deliveries/s {reference}", "throughput ratio (≥ 1 is better)",
+        "N", "readers", "runs", f"p99 all {ours}", f"p99 all {reference}",
+        "p99 ratio (≤ 1 is better)", "pairs no worse", f"deliveries/s {ours}",
+        f"deliveries/s {reference}", "throughput ratio (≥ 1 is better)",
     ]  # fmt: skip
     return table(headers, rows) if rows else "(no pair of runs to compare)"
+
+
+def _spread(median: float | None, runs: Sequence[FanoutResult]) -> str:
+    """The median p99, and the range of the runs when there are several."""
+    values = [r.p99_all for r in runs if r.p99_all is not None]
+    if len(values) < 2:
+        return ms(median)
+    return f"{ms(median)} ({ms(min(values))}–{ms(max(values))})"
+
+
+def _pairs_won(mine: Sequence[FanoutResult], theirs: Sequence[FanoutResult]) -> str:
+    pairs = [
+        (a.p99_all, b.p99_all)
+        for a, b in zip(mine, theirs, strict=False)
+        if a.p99_all is not None and b.p99_all is not None
+    ]
+    return f"{sum(a <= b for a, b in pairs)} of {len(pairs)}" if pairs else "-"
 
 
 def ingest_table(results: Sequence[IngestResult]) -> str:

@@ -68,6 +68,11 @@ class Options:
     settle: float = 3.0
     cost_clients: int = 50  # real clients fed the fan-out's frames, per tick length
     cost_ticks_ms: tuple[float, ...] = (0.0, 5.0, 20.0, 40.0)  # 0: a frame per keystroke
+    # Fan-out runs of at most `repeat_up_to` clients are made `repeat` times, interleaved
+    # between the servers: the p99 of one short run of a small room rests on its few
+    # slowest keystrokes, which the machine's other processes decide as much as the server.
+    repeat: int = 1
+    repeat_up_to: int = 50
 
 
 def rss_guard(server: Running, cap: int) -> Callable[[], None]:
@@ -126,6 +131,7 @@ class FanoutResult:
     rss_peak: int | None = None
     reconnects: int = 0
     close_codes: dict[str, int] = field(default_factory=dict)
+    run: int = 1  # which repetition of this server, size and kind of reader
 
     @property
     def finished(self) -> bool:
@@ -244,12 +250,15 @@ def read_latencies(events: list[dict[str, Any]]) -> list[float]:
     return sorted(values)
 
 
-def fanout_run(kind: ServerKind, n: int, options: Options, readers: str = "real") -> FanoutResult:
+def fanout_run(
+    kind: ServerKind, n: int, options: Options, readers: str = "real", run: int = 1
+) -> FanoutResult:
     writers = max(1, round(n * options.writer_fraction))
-    result = FanoutResult(kind.name, n, writers, readers)
-    out = options.workdir / f"fanout-{kind.name}-{n}-{readers}"
+    result = FanoutResult(kind.name, n, writers, readers, run=run)
+    tag = f"{n}-{readers}" + (f"-run{run}" if run > 1 else "")
+    out = options.workdir / f"fanout-{kind.name}-{tag}"
     out.mkdir(parents=True, exist_ok=True)
-    server = kind.start(f"fanout-{n}-{readers}")
+    server = kind.start(f"fanout-{tag}")
     workers: list[Child] = []
     try:
         room = kind.create_room(f"fanout-{n}")

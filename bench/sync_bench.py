@@ -41,11 +41,13 @@ from bench_report import (
     cold_table,
     fanout_ratios,
     fanout_table,
+    grouped,
     idle_table,
     ingest_table,
     machine,
     ms,
     replay_table,
+    typical,
 )
 from bench_scenarios import (
     INGEST_JS,
@@ -104,6 +106,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "clients; default 500 (none with --quick)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="K",
+        help="make each fan-out run of at most 50 clients K times, interleaved between the "
+        "servers, and compare their medians (default 3; 1 with --quick)",
+    )
+    parser.add_argument(
         "--wait-quiet",
         type=float,
         default=0.0,
@@ -118,6 +127,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--report", type=Path, metavar="JSON", help="only print the tables of a saved run"
     )
     args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     for name in args.servers.split(","):
         if name not in SERVER_NAMES:
             parser.error(f"unknown server {name!r}; choose among {', '.join(SERVER_NAMES)}")
@@ -139,10 +150,11 @@ def make_options(args: argparse.Namespace, workdir: Path) -> Options:
             duration=args.duration or 8.0, drain=5.0,
             ingest_count=30_000, ingest_limit=20.0, replay_txns=8_000, replay_limit=60.0,
             cold_reps=1, cold_log=False, idle_rooms=20, idle_clients=100, settle=2.0,
+            repeat=args.repeat or 1,
         )  # fmt: skip
     return Options(
         workdir=workdir, quick=False, sizes=sizes, light_sizes=light_sizes,
-        duration=args.duration or 15.0,
+        duration=args.duration or 15.0, repeat=args.repeat or 3,
     )  # fmt: skip
 
 
@@ -206,22 +218,32 @@ def progress(message: str) -> None:
     print(f"  {message}", flush=True)
 
 
+def fanout_plan(options: Options) -> list[tuple[int, str, int]]:
+    """(N, readers, run) in the order they are made: the repetitions of the small rooms
+    one after the other, then each larger room once; every server in turn at each step."""
+    sizes = [(n, "real") for n in options.sizes] + [(n, "light") for n in options.light_sizes]
+    small = [(n, readers) for n, readers in sizes if n <= options.repeat_up_to]
+    plan = [(n, readers, run) for run in range(1, options.repeat + 1) for n, readers in small]
+    return plan + [(n, readers, 1) for n, readers in sizes if n > options.repeat_up_to]
+
+
 def run_fanout(servers: list[ServerKind], options: Options, results: Results) -> None:
-    runs = [(n, "real") for n in options.sizes] + [(n, "light") for n in options.light_sizes]
     stalled: dict[str, int] = {}  # server -> smallest N whose clients did not all join
-    for n, readers in runs:
+    for n, readers, run in fanout_plan(options):
         for kind in servers:
             if kind.name in stalled and n >= stalled[kind.name]:
-                result = FanoutResult(kind.name, n, 0, readers)
+                result = FanoutResult(kind.name, n, 0, readers, run=run)
                 result.status = f"not run: its clients did not all join at N={stalled[kind.name]}"
             else:
-                result = fanout_run(kind, n, options, readers)
+                result = fanout_run(kind, n, options, readers, run)
             joined = not result.status.startswith(("did not finish: join", "not run"))
             if not joined and kind.name not in stalled:
                 stalled[kind.name] = n
             results.fanout.append(result)
             p99 = "-" if result.p99 is None else f"{result.p99:.1f} ms"
-            progress(f"{kind.name:17} N={n:<4} {readers:5} p99 {p99:>10}  {result.status}")
+            progress(
+                f"{kind.name:17} N={n:<4} {readers:5} run {run}  p99 {p99:>10}  {result.status}"
+            )
     print()
     print(fanout_table(results.fanout))
     if any(k.name == OURS for k in servers) and any(k.name == REFERENCE for k in servers):
@@ -372,8 +394,12 @@ def _clients_need(results: Results) -> list[str]:
 
 
 def targets(results: Results) -> list[str]:
-    ours = {(r.n, r.readers): r for r in results.fanout if r.server == OURS}
-    reference = {(r.n, r.readers): r for r in results.fanout if r.server == REFERENCE}
+    """Each target against this run's figures (of repeated fan-out runs, their medians)."""
+    groups = grouped(results.fanout)
+    ours, reference = (
+        {(n, readers): typical(runs) for (name, n, readers), runs in groups.items() if name == who}
+        for who in (OURS, REFERENCE)
+    )
     lines = [_large_room(ours.get((500, "real")), "real"), *_clients_need(results)]
     if (500, "light") in ours:
         lines.append(_large_room(ours[(500, "light")], "light"))
@@ -387,8 +413,10 @@ def targets(results: Results) -> list[str]:
     lines.append(f"- ingest ≥ 10,000 durable updates/s: {_verdict(ok)}{scope}")
     for key in sorted(set(ours) & set(reference), key=lambda k: (k[1] != "real", k[0])):
         mine, theirs = ours[key], reference[key]
+        runs = len(groups[(OURS, *key)])
+        of = f", medians of {runs} runs" if runs > 1 else ""
         lines.append(
-            f"- N={key[0]} ({key[1]} clients): p99 no worse than Node: "
+            f"- N={key[0]} ({key[1]} clients{of}): p99 no worse than Node: "
             f"{_p99_verdict(mine, theirs)}; throughput no worse than Node (≥ 0.97× its "
             f"deliveries/s, no smaller share delivered): {_throughput_verdict(mine, theirs)}"
         )

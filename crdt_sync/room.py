@@ -100,9 +100,9 @@ class Room:
         self._last_commit: asyncio.Future[int] | None = None
         self._last_log_id = 0
         self._since_snapshot = 0
-        self._outgoing: list[bytes] = []
-        # Who sent the updates in `_outgoing`: connection ids, None for another process.
-        self._senders: set[str | None] = set()
+        # Stored updates for the next fan-out, each with its sender's connection id (None:
+        # another process's).
+        self._outgoing: list[tuple[bytes, str | None]] = []
         self._awareness_out: list[bytes] = []
         self._tick: asyncio.Handle | None = None
         self._last_flush = -1.0  # loop time of the last fan-out tick
@@ -256,8 +256,7 @@ class Room:
         else:
             self._last_log_id = max(self._last_log_id, done.result())
         self._since_snapshot += 1
-        self._outgoing.append(update)
-        self._senders.add(sender)
+        self._outgoing.append((update, sender))
         self._schedule_tick()
         if self._since_snapshot >= self.limits.snapshot_every_updates:
             self.snapshot()
@@ -305,14 +304,15 @@ class Room:
         self._tick = None
         self._last_flush = asyncio.get_running_loop().time()
         update_frame = awareness_frame = None
-        only_sender = None  # the one connection whose updates these all are
+        only_sender = None  # the one connection whose updates these all are, if any
         if self._outgoing:
-            updates, self._outgoing = self._outgoing, []
+            outgoing, self._outgoing = self._outgoing, []
+            updates = [update for update, _ in outgoing]
             merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
             update_frame = protocol.sync_update(merged)
-            if len(self._senders) == 1:
-                only_sender = next(iter(self._senders))
-            self._senders.clear()
+            senders = {sender for _, sender in outgoing}
+            if len(senders) == 1:
+                only_sender = senders.pop()
         if self._awareness_out:
             pending, self._awareness_out = self._awareness_out, []
             merged = pending[0] if len(pending) == 1 else _merge_awareness(pending)
@@ -411,8 +411,7 @@ class Room:
             shadow.doc.apply_update(update)
         self.size += len(update)
         self._since_snapshot += 1
-        self._outgoing.append(update)
-        self._senders.add(None)
+        self._outgoing.append((update, None))
         self._schedule_tick()
         if self._since_snapshot >= self.limits.snapshot_every_updates:
             self.snapshot()

@@ -161,6 +161,7 @@ def typical(runs: Sequence[FanoutResult]) -> FanoutResult:
         p99=median([r.p99 for r in runs]),
         p99_all=median([r.p99_all for r in runs]),
         throughput=median([r.throughput for r in runs]),
+        # The median share delivered, as parts per million (what `delivered / expected` reads).
         delivered=round(statistics.median(r.delivered / (r.expected or 1) for r in runs) * 10**6),
         expected=10**6,
         converged=all(r.converged for r in runs),

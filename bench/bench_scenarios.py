@@ -24,7 +24,7 @@ import subprocess
 import threading
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,45 @@ def p99_of_expected(ordered: list[float], expected: int) -> float | None:
     return ordered[rank - 1] if rank <= len(ordered) else math.inf
 
 
+# A run keeps this share of its expected deliveries per run it may be pooled with: see
+# `slowest_kept`.
+POOL_SHARE = 0.02
+
+
+def slowest_kept(ordered: list[float], expected: int, runs: int) -> list[float]:
+    """What a run keeps of its ascending latencies for a p99 pooled with up to `runs - 1`
+    others (`pooled_p99`), slowest first: that p99 is among the slowest 1 % of all their
+    deliveries, which one run alone may hold — kept with a margin, since runs differ a
+    little in length. Nothing when the run is not repeated."""
+    if runs < 2:
+        return []
+    keep = min(len(ordered), math.ceil(POOL_SHARE * runs * expected) + 1)
+    return [round(value, 3) for value in reversed(ordered[len(ordered) - keep :])]
+
+
+def pooled_p99(runs: Sequence[FanoutResult]) -> float | None:
+    """The 99th percentile of every expected delivery of `runs` taken together, the
+    undelivered counting as infinitely late: at N = 10, 75 keystrokes make a run, and its
+    own p99 is one keystroke. None when the runs did not keep enough latencies to say
+    (runs saved before they kept any)."""
+    expected = sum(r.expected for r in runs)
+    if expected == 0:
+        return None
+    from_top = expected - math.ceil(0.99 * expected) + 1  # its rank, counted from the slowest
+    missing = sum(r.expected - r.arrived for r in runs)
+    if from_top <= missing:
+        return math.inf
+    merged = sorted((value for r in runs for value in r.slowest), reverse=True)
+    if len(merged) < from_top - missing:
+        return None
+    value = merged[from_top - missing - 1]
+    for r in runs:  # exact only if no run left out a latency above it
+        left_out = len(r.slowest) < r.arrived
+        if left_out and (not r.slowest or r.slowest[-1] > value):
+            return None
+    return value
+
+
 # == 1. fan-out ==================================================================================
 @dataclass
 class FanoutResult:
@@ -132,6 +171,8 @@ class FanoutResult:
     reconnects: int = 0
     close_codes: dict[str, int] = field(default_factory=dict)
     run: int = 1  # which repetition of this server, size and kind of reader
+    arrived: int = 0  # deliveries with a latency (`delivered` counts the same, once drained)
+    slowest: list[float] = field(default_factory=list)  # for `pooled_p99`, slowest first
 
     @property
     def finished(self) -> bool:
@@ -262,7 +303,8 @@ def fanout_run(
     workers: list[Child] = []
     try:
         room = kind.create_room(f"fanout-{n}")
-        _fanout(server, room, n, writers, out, options, workers, result)
+        pooled = options.repeat if n <= options.repeat_up_to else 1
+        _fanout(server, room, n, writers, out, options, workers, result, pooled)
     except Abort as error:
         result.status = f"did not finish: {error}"
     finally:
@@ -277,7 +319,7 @@ def fanout_run(
 
 def _fanout(
     server: Running, room: str, n: int, writers: int, out: Path, options: Options,
-    workers: list[Child], result: FanoutResult,
+    workers: list[Child], result: FanoutResult, pooled: int,
 ) -> None:  # fmt: skip
     sampler = server.sampler
     check = rss_guard(server, options.rss_cap)
@@ -308,14 +350,17 @@ def _fanout(
     for worker in workers:
         worker.send("collect")
     results = wait_all(workers, "result", time.monotonic() + 60, what="collect")
-    _fill_fanout(result, results, sampler.mean_cpu("typing", "typed"))
+    _fill_fanout(result, results, sampler.mean_cpu("typing", "typed"), pooled)
     result.load_cpu = sampler.mean_load_cpu("typing", "typed")
     result.machine_cpu = sampler.mean_machine_cpu("typing", "typed")
     result.other_cpu = sampler.mean_other_cpu("typing", "typed")
 
 
-def _fill_fanout(result: FanoutResult, events: list[dict[str, Any]], cpu: float | None) -> None:
+def _fill_fanout(
+    result: FanoutResult, events: list[dict[str, Any]], cpu: float | None, pooled: int
+) -> None:
     latencies = read_latencies(events)
+    result.arrived = len(latencies)
     result.delivered = sum(int(e["delivered"]) for e in events)
     result.expected = sum(int(e["expected"]) for e in events)
     result.cpu = cpu
@@ -325,6 +370,7 @@ def _fill_fanout(result: FanoutResult, events: list[dict[str, Any]], cpu: float 
         result.p99 = percentile(latencies, 99)
         result.max = latencies[-1]
     result.p99_all = p99_of_expected(latencies, result.expected)
+    result.slowest = slowest_kept(latencies, result.expected, pooled)
     first_typed = min(float(e["typingStart"]) for e in events if e.get("typingStart"))
     last_received = max(float(e["lastReceived"]) for e in events)
     if last_received > first_typed:

@@ -110,7 +110,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         metavar="K",
         help="make each fan-out run of at most 50 clients K times, interleaved between the "
-        "servers, and compare their medians (default 3; 1 with --quick)",
+        "servers, and compare the p99 of all their deliveries together and the median "
+        "deliveries/s (default 3; 1 with --quick)",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -394,7 +395,8 @@ def _clients_need(results: Results) -> list[str]:
 
 
 def targets(results: Results) -> list[str]:
-    """Each target against this run's figures (of repeated fan-out runs, their medians)."""
+    """Each target against this run's figures (of repeated fan-out runs, the p99 of all
+    their deliveries together, the median deliveries/s)."""
     groups = grouped(results.fanout)
     ours, reference = (
         {(n, readers): typical(runs) for (name, n, readers), runs in groups.items() if name == who}
@@ -414,7 +416,7 @@ def targets(results: Results) -> list[str]:
     for key in sorted(set(ours) & set(reference), key=lambda k: (k[1] != "real", k[0])):
         mine, theirs = ours[key], reference[key]
         runs = len(groups[(OURS, *key)])
-        of = f", medians of {runs} runs" if runs > 1 else ""
+        of = f", {runs} runs together" if runs > 1 else ""
         lines.append(
             f"- N={key[0]} ({key[1]} clients{of}): p99 no worse than Node: "
             f"{_p99_verdict(mine, theirs)}; throughput no worse than Node (≥ 0.97× its "

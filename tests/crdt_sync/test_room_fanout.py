@@ -206,3 +206,104 @@ def test_keystrokes_of_two_typists_merged_in_one_frame_go_to_both(text_id, monke
     store, doc_id = text_id
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)  # 3 people: 0.3 s apart
     assert asyncio.run(keystrokes_seen(store, doc_id, typists=[0, 0, 1])) == [1, 2, 2]
+
+
+class SlowCommits(Store):
+    """A store whose commits take `delay` seconds, made by the committer's thread (as on
+    PostgreSQL, or on a loaded machine): the loop goes on while one is written."""
+
+    delay = 0.1
+
+    @property
+    def local_commits(self) -> bool:
+        return False
+
+    def append_many(self, entries):  # type: ignore[no-untyped-def]
+        time.sleep(self.delay)
+        return super().append_many(entries)
+
+
+async def frames_of_keystrokes(store: Store, text_id: str, typed_at: dict[str, float]) -> list[str]:
+    """Keystrokes at the given seconds, in a room of three: what each update frame a
+    reader received added to its text."""
+    rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
+    shared = await rooms.open(text_id)
+    peers = [Collecting() for _ in range(3)]
+    connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
+    for connection in connections:
+        await shared.join(connection)
+    await asyncio.sleep(0.05)
+    peers[-1].frames.clear()
+    writer = Doc()
+    writer.apply_update(shared.doc.get_update())
+    words = writer.get("words", type=Text)
+    started = time.monotonic()
+    for letter, at in typed_at.items():
+        await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+        before = writer.get_state()
+        words += letter
+        await shared.receive(connections[0], protocol.sync_update(writer.get_update(before)))
+    await asyncio.sleep(0.9)
+    received, texts, seen = Doc(), [], ""
+    for update in update_frames(peers[-1]):
+        received.apply_update(update)
+        now = str(received.get("words", type=Text))
+        texts.append(now[len(seen) :])
+        seen = now
+    await rooms.close()
+    return texts
+
+
+@pytest.fixture
+def slow_text_id(tmp_path: Path):
+    store = SlowCommits(f"sqlite:///{tmp_path / 'slow.sqlite3'}")
+    yield store, store.create_text(Doc().get_update(), title="t", kind="treaty", origin="test")
+    store.close()
+
+
+def test_a_fan_out_waits_for_the_commit_of_a_keystroke_that_came_just_before_it(
+    slow_text_id, monkeypatch
+) -> None:
+    # Commits of 0.1 s: "a" is written until 0.1 s and goes at once; "b", written from
+    # 0.15 to 0.25 s, waits for the room's spacing (the next fan-out at 0.4 s). "c" comes
+    # at 0.35 s and is written until 0.45 s: the fan-out waits for it and sends "b" and
+    # "c" together, rather than leave "c" to the fan-out after, 0.3 s later.
+    store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)  # 3 people: 0.3 s apart
+    monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
+    texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
+    assert texts == ["a", "bc"]
+
+
+def test_a_fan_out_also_waits_for_the_commits_of_keystrokes_that_come_while_it_waits(
+    slow_text_id, monkeypatch
+) -> None:
+    # As above, and "d" comes at 0.42 s, while the fan-out due at 0.4 s waits for "c": it
+    # is written from 0.45 to 0.55 s, still within the wait, and goes with "b" and "c".
+    store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
+    monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
+    typed_at = {"a": 0, "b": 0.15, "c": 0.35, "d": 0.42}
+    assert asyncio.run(frames_of_keystrokes(store, doc_id, typed_at)) == ["a", "bcd"]
+
+
+def test_a_fan_out_waits_for_a_commit_no_longer_than_its_limit(slow_text_id, monkeypatch) -> None:
+    # The same with a wait of at most 20 ms: the fan-out due at 0.4 s goes at 0.42 s with
+    # "b" only, and "c", written until 0.45 s, goes with the next one.
+    store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
+    monkeypatch.setattr(room, "COMMIT_WAIT", 0.02)
+    texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
+    assert texts == ["a", "b", "c"]
+
+
+def test_a_small_room_does_not_wait_for_a_commit_in_progress(slow_text_id, monkeypatch) -> None:
+    # No spacing: "a" goes at 0.1 s, though "b", which came at 0.05 s, is being written;
+    # "b" goes at 0.2 s, though "c", which came at 0.15 s, is being written, and "c" at
+    # 0.3 s. The next fan-out can go as soon as a commit is in: waiting for it would only
+    # hold back what is ready.
+    store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
+    monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
+    texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.05, "c": 0.15}))
+    assert texts == ["a", "b", "c"]

@@ -223,12 +223,17 @@ class SlowCommits(Store):
         return super().append_many(entries)
 
 
-async def frames_of_keystrokes(store: Store, text_id: str, typed_at: dict[str, float]) -> list[str]:
+async def frames_of_keystrokes(
+    store: Store,
+    text_id: str,
+    typed_at: dict[str, float],
+    socket: type[Collecting] = Collecting,
+) -> list[str]:
     """Keystrokes at the given seconds, in a room of three: what each update frame a
     reader received added to its text."""
     rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
     shared = await rooms.open(text_id)
-    peers = [Collecting() for _ in range(3)]
+    peers = [socket() for _ in range(3)]
     connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
     for connection in connections:
         await shared.join(connection)
@@ -269,6 +274,7 @@ def test_a_fan_out_waits_for_the_commit_of_a_keystroke_that_came_just_before_it(
     # at 0.35 s and is written until 0.45 s: the fan-out waits for it and sends "b" and
     # "c" together, rather than leave "c" to the fan-out after, 0.3 s later.
     store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "HOLD_FACTOR", 1)  # the next fan-out is 0.3 s away
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)  # 3 people: 0.3 s apart
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
     texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
@@ -281,6 +287,7 @@ def test_a_fan_out_also_waits_for_the_commits_of_keystrokes_that_come_while_it_w
     # As above, and "d" comes at 0.42 s, while the fan-out due at 0.4 s waits for "c": it
     # is written from 0.45 to 0.55 s, still within the wait, and goes with "b" and "c".
     store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "HOLD_FACTOR", 1)  # the next fan-out is 0.3 s away
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
     typed_at = {"a": 0, "b": 0.15, "c": 0.35, "d": 0.42}
@@ -291,6 +298,7 @@ def test_a_fan_out_waits_for_a_commit_no_longer_than_its_limit(slow_text_id, mon
     # The same with a wait of at most 20 ms: the fan-out due at 0.4 s goes at 0.42 s with
     # "b" only, and "c", written until 0.45 s, goes with the next one.
     store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "HOLD_FACTOR", 1)  # the next fan-out is 0.3 s away
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.02)
     texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
@@ -307,3 +315,39 @@ def test_a_small_room_does_not_wait_for_a_commit_in_progress(slow_text_id, monke
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
     texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.05, "c": 0.15}))
     assert texts == ["a", "b", "c"]
+
+
+def test_a_room_whose_next_fan_out_is_near_does_not_wait(slow_text_id, monkeypatch) -> None:
+    # As in the first of these, but the fan-out may wait 0.2 s, and the next one is only
+    # 0.3 s away: holding back "b" could not gain "c" HOLD_FACTOR (3) times as much.
+    store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
+    monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
+    texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
+    assert texts == ["a", "b", "c"]
+
+
+class BusySocket(Collecting):
+    """A peer whose every write takes 40 ms of the loop's time."""
+
+    def send_now(self, data: bytes) -> bool:
+        time.sleep(0.04)
+        self.frames.append(data)
+        return True
+
+
+def test_a_room_whose_fan_outs_are_long_waits_however_small_its_spacing(
+    slow_text_id, monkeypatch
+) -> None:
+    # No spacing, next to no pause, writes of 40 ms: "a" is written until 0.1 s and sent to the
+    # two others until 0.18 s; "b", written from 0.1 to 0.2 s, is due at once then, and
+    # "c", read at 0.18 s once the loop is free, is being written (0.2 to 0.3 s). A fan-out
+    # takes 80 ms, more than HOLD_FACTOR times the 0.15 s wait: "c" goes with "b".
+    store, doc_id = slow_text_id
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
+    monkeypatch.setattr(room, "FANOUT_DUTY", 0.001)  # no pause to speak of
+    monkeypatch.setattr(room, "COMMIT_WAIT", 0.15)
+    monkeypatch.setattr(room, "HOLD_FACTOR", 0.5)
+    typed_at = {"a": 0, "b": 0.05, "c": 0.15}
+    texts = asyncio.run(frames_of_keystrokes(store, doc_id, typed_at, socket=BusySocket))
+    assert texts == ["a", "bc"]

@@ -68,22 +68,30 @@ def update_frames(peer: Collecting) -> list[bytes]:
     return [f.payload for f in frames if f.type == MessageType.SYNC and f.sync == SyncType.UPDATE]
 
 
+async def joined(
+    store: Store, text_id: str, people: int, socket: type[Collecting] = Collecting
+) -> tuple[Rooms, room.Room, list[Collecting], list[Connection]]:
+    """A room of `people` chairs, each on a `socket`, with a fan-out tick of 0.4 s, once
+    their join has gone out."""
+    rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
+    shared = await rooms.open(text_id)
+    peers = [socket() for _ in range(people)]
+    connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
+    for connection in connections:
+        await shared.join(connection)
+    await asyncio.sleep(0.05)
+    return rooms, shared, peers, connections
+
+
 async def typed(
     store: Store, text_id: str, people: int, pause: float, socket: type[Collecting] = Collecting
 ) -> tuple[int, str]:
     """Three keystrokes, `pause` apart, into a room of `people`: how many update frames a
     reader received, and the words it ends with."""
-    rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
-    shared = await rooms.open(text_id)
-    chair = Actor.of(Role.CHAIR)
-    peers = [socket() for _ in range(people)]
-    connections = [Connection(peer, rooms.limits, actor=chair) for peer in peers]
-    for connection in connections:
-        await shared.join(connection)
+    rooms, shared, peers, connections = await joined(store, text_id, people, socket)
     writer = Doc()
     writer.apply_update(shared.doc.get_update())
     words = writer.get("words", type=Text)
-    await asyncio.sleep(0.05)
     reader = peers[-1]
     reader.frames.clear()
     for letter in "abc":
@@ -172,13 +180,7 @@ def test_a_room_whose_fan_outs_are_seldom_is_not_held_back_by_their_length(
 async def keystrokes_seen(store: Store, text_id: str, typists: list[int]) -> list[int]:
     """Keystrokes by the people at `typists` (in that order, no pause) in a room of
     three: how many update frames each of the three then received."""
-    rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
-    shared = await rooms.open(text_id)
-    peers = [Collecting() for _ in range(3)]
-    connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
-    for connection in connections:
-        await shared.join(connection)
-    await asyncio.sleep(0.05)
+    rooms, shared, peers, connections = await joined(store, text_id, 3)
     for peer in peers:
         peer.frames.clear()
     for index in typists:
@@ -231,13 +233,7 @@ async def frames_of_keystrokes(
 ) -> list[str]:
     """Keystrokes at the given seconds, in a room of three: what each update frame a
     reader received added to its text."""
-    rooms = Rooms(store, Limits(fanout_tick_seconds=0.4))
-    shared = await rooms.open(text_id)
-    peers = [socket() for _ in range(3)]
-    connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
-    for connection in connections:
-        await shared.join(connection)
-    await asyncio.sleep(0.05)
+    rooms, shared, peers, connections = await joined(store, text_id, 3, socket)
     peers[-1].frames.clear()
     writer = Doc()
     writer.apply_update(shared.doc.get_update())
@@ -266,6 +262,14 @@ def slow_text_id(tmp_path: Path):
     store.close()
 
 
+@pytest.fixture
+def spaced(monkeypatch) -> None:
+    """Fan-outs 0.3 s apart in a room of three, and worth waiting for a commit."""
+    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
+    monkeypatch.setattr(room, "HOLD_FACTOR", 1)
+
+
+@pytest.mark.usefixtures("spaced")
 def test_a_fan_out_waits_for_the_commit_of_a_keystroke_that_came_just_before_it(
     slow_text_id, monkeypatch
 ) -> None:
@@ -274,32 +278,28 @@ def test_a_fan_out_waits_for_the_commit_of_a_keystroke_that_came_just_before_it(
     # at 0.35 s and is written until 0.45 s: the fan-out waits for it and sends "b" and
     # "c" together, rather than leave "c" to the fan-out after, 0.3 s later.
     store, doc_id = slow_text_id
-    monkeypatch.setattr(room, "HOLD_FACTOR", 1)  # the next fan-out is 0.3 s away
-    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)  # 3 people: 0.3 s apart
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
     texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
     assert texts == ["a", "bc"]
 
 
+@pytest.mark.usefixtures("spaced")
 def test_a_fan_out_also_waits_for_the_commits_of_keystrokes_that_come_while_it_waits(
     slow_text_id, monkeypatch
 ) -> None:
     # As above, and "d" comes at 0.42 s, while the fan-out due at 0.4 s waits for "c": it
     # is written from 0.45 to 0.55 s, still within the wait, and goes with "b" and "c".
     store, doc_id = slow_text_id
-    monkeypatch.setattr(room, "HOLD_FACTOR", 1)  # the next fan-out is 0.3 s away
-    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.2)
     typed_at = {"a": 0, "b": 0.15, "c": 0.35, "d": 0.42}
     assert asyncio.run(frames_of_keystrokes(store, doc_id, typed_at)) == ["a", "bcd"]
 
 
+@pytest.mark.usefixtures("spaced")
 def test_a_fan_out_waits_for_a_commit_no_longer_than_its_limit(slow_text_id, monkeypatch) -> None:
     # The same with a wait of at most 20 ms: the fan-out due at 0.4 s goes at 0.42 s with
     # "b" only, and "c", written until 0.45 s, goes with the next one.
     store, doc_id = slow_text_id
-    monkeypatch.setattr(room, "HOLD_FACTOR", 1)  # the next fan-out is 0.3 s away
-    monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.1)
     monkeypatch.setattr(room, "COMMIT_WAIT", 0.02)
     texts = asyncio.run(frames_of_keystrokes(store, doc_id, {"a": 0, "b": 0.15, "c": 0.35}))
     assert texts == ["a", "b", "c"]
@@ -327,22 +327,17 @@ def test_a_room_whose_next_fan_out_is_near_does_not_wait(slow_text_id, monkeypat
     assert texts == ["a", "b", "c"]
 
 
-class BusySocket(Collecting):
-    """A peer whose every write takes 40 ms of the loop's time."""
-
-    def send_now(self, data: bytes) -> bool:
-        time.sleep(0.04)
-        self.frames.append(data)
-        return True
+class BusySocket(SlowSocket):
+    delay = 0.04
 
 
 def test_a_room_whose_fan_outs_are_long_waits_however_small_its_spacing(
     slow_text_id, monkeypatch
 ) -> None:
-    # No spacing, next to no pause, writes of 40 ms: "a" is written until 0.1 s and sent to the
-    # two others until 0.18 s; "b", written from 0.1 to 0.2 s, is due at once then, and
-    # "c", read at 0.18 s once the loop is free, is being written (0.2 to 0.3 s). A fan-out
-    # takes 80 ms, more than HOLD_FACTOR times the 0.15 s wait: "c" goes with "b".
+    # No spacing, next to no pause, writes of 40 ms: "a" is written until 0.1 s and sent
+    # to the two others until 0.18 s; "b", written from 0.1 to 0.2 s, is due at once then,
+    # and "c", read at 0.18 s once the loop is free, is being written (0.2 to 0.3 s). A
+    # fan-out takes 80 ms, more than HOLD_FACTOR times the 0.15 s wait: "c" goes with "b".
     store, doc_id = slow_text_id
     monkeypatch.setattr(room, "FANOUT_SECONDS_PER_CONNECTION", 0.0)
     monkeypatch.setattr(room, "FANOUT_DUTY", 0.001)  # no pause to speak of

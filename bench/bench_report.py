@@ -153,17 +153,13 @@ def typical(runs: Sequence[FanoutResult]) -> FanoutResult:
     every run was."""
     if len(runs) == 1:
         return runs[0]
-
-    def median(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return statistics.median(known) if known else None
-
+    pooled = pooled_p99(runs)
     return dataclasses.replace(
         runs[0],
-        p50=median([r.p50 for r in runs]),
-        p99=median([r.p99 for r in runs]),
-        p99_all=_pooled_or_median(runs),
-        throughput=median([r.throughput for r in runs]),
+        p50=_median([r.p50 for r in runs]),
+        p99=_median([r.p99 for r in runs]),
+        p99_all=pooled if pooled is not None else _median([r.p99_all for r in runs]),
+        throughput=_median([r.throughput for r in runs]),
         # The median share delivered, as parts per million (what `delivered / expected` reads).
         delivered=round(statistics.median(r.delivered / (r.expected or 1) for r in runs) * 10**6),
         expected=10**6,
@@ -173,11 +169,8 @@ def typical(runs: Sequence[FanoutResult]) -> FanoutResult:
     )
 
 
-def _pooled_or_median(runs: Sequence[FanoutResult]) -> float | None:
-    pooled = pooled_p99(runs)
-    if pooled is not None:
-        return pooled
-    known = [r.p99_all for r in runs if r.p99_all is not None]
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
     return statistics.median(known) if known else None
 
 

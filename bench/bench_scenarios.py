@@ -123,10 +123,10 @@ def pooled_p99(runs: Sequence[FanoutResult]) -> float | None:
     own p99 is one keystroke. None when the runs did not keep enough latencies to say
     (runs saved before they kept any)."""
     expected = sum(r.expected for r in runs)
-    if expected == 0:
+    if expected == 0 or any(r.arrived is None for r in runs):
         return None
     from_top = expected - math.ceil(0.99 * expected) + 1  # its rank, counted from the slowest
-    missing = sum(r.expected - r.arrived for r in runs)
+    missing = sum(r.expected - (r.arrived or 0) for r in runs)
     if from_top <= missing:
         return math.inf
     merged = sorted((value for r in runs for value in r.slowest), reverse=True)
@@ -134,7 +134,7 @@ def pooled_p99(runs: Sequence[FanoutResult]) -> float | None:
         return None
     value = merged[from_top - missing - 1]
     for r in runs:  # exact only if no run left out a latency above it
-        left_out = len(r.slowest) < r.arrived
+        left_out = len(r.slowest) < (r.arrived or 0)
         if left_out and (not r.slowest or r.slowest[-1] > value):
             return None
     return value
@@ -171,7 +171,9 @@ class FanoutResult:
     reconnects: int = 0
     close_codes: dict[str, int] = field(default_factory=dict)
     run: int = 1  # which repetition of this server, size and kind of reader
-    arrived: int = 0  # deliveries with a latency (`delivered` counts the same, once drained)
+    # Deliveries with a latency (`delivered` counts the same, once drained); None in runs
+    # saved before it was kept, which `pooled_p99` cannot pool.
+    arrived: int | None = None
     slowest: list[float] = field(default_factory=list)  # for `pooled_p99`, slowest first
 
     @property

@@ -62,6 +62,7 @@ FANOUT_BURST = 0.005  # ...beyond these seconds of writing, which a quiet room h
 CATCH_UP_ROWS = 10_000
 COMMIT_WAIT = 0.002  # longest a fan-out waits for a commit in progress (`Room._hold_for`)
 HOLD_FACTOR = 3  # ...when an update that misses it would wait this many times longer
+MERGE_FAN_IN = 32  # updates given to one `merge_updates` (`merge_in_rounds`)
 
 
 class Cluster(Protocol):
@@ -355,7 +356,7 @@ class Room:
         if self._outgoing:
             outgoing, self._outgoing = self._outgoing, []
             updates = [update for update, _ in outgoing]
-            merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
+            merged = merge_in_rounds(updates)
             update_frame = protocol.sync_update(merged)
             senders = {sender for _, sender in outgoing}
             if len(senders) == 1:
@@ -591,6 +592,24 @@ def fanout_budget(budget: float, idle: float, sweep: float) -> float:
     that writes steadily ends up owing each fan-out's length, and pauses `FANOUT_DUTY`
     times as long (`fanout_due`); one that writes now and then never owes anything."""
     return min(FANOUT_BURST, budget + idle / FANOUT_DUTY) - sweep
+
+
+def merge_in_rounds(updates: list[bytes]) -> bytes:
+    """The updates as one: merged `MERGE_FAN_IN` at a time, then those merges likewise.
+    `merge_updates` costs more per update the more it is given (measured with pycrdt
+    0.14: 2.4 µs an update for 100 keystrokes, 42 µs for 5,000), so one merge of a burst
+    (a client sending a stored trace, a paste, offline edits coming back) grows
+    quadratically, and a fan-out that took long gathers a larger burst for the next one:
+    one client's trace at full speed spent 55 % of the server's loop in it. In rounds,
+    5,000 keystrokes merge in 9 ms instead of 215, to the same bytes."""
+    while len(updates) > 1:
+        updates = [
+            batch[0] if len(batch) == 1 else merge_updates(*batch)
+            for batch in (
+                updates[i : i + MERGE_FAN_IN] for i in range(0, len(updates), MERGE_FAN_IN)
+            )
+        ]
+    return updates[0]
 
 
 def _merge_awareness(updates: list[bytes]) -> bytes:

@@ -8,6 +8,7 @@ collects frames (`Collecting`, as in the authorization tests).
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 
@@ -61,6 +62,53 @@ def test_a_room_earns_writing_time_while_it_does_not_write() -> None:
         end = start + sweep
     assert budget == pytest.approx(-sweep)
     assert room.fanout_due(end - sweep, end, 0, limits, budget) - end == pytest.approx(duty * sweep)
+
+
+def keystrokes(count: int, typists: int) -> list[bytes]:
+    """`count` one-character updates typed at random places by `typists` documents that
+    hear each other at once, as a room's tick receives them."""
+    docs = [Doc() for _ in range(typists)]
+    texts = [doc.get("text", type=Text) for doc in docs]
+    latest: dict[int, bytes] = {}
+    for who, doc in enumerate(docs):
+        doc.observe(lambda event, who=who: latest.__setitem__(who, event.update))
+    made: list[bytes] = []
+    for n in range(count):
+        who = n % typists
+        texts[who].insert(random.randrange(len(texts[who]) + 1), "xyz"[who % 3])
+        made.append(latest[who])
+        for other, doc in enumerate(docs):
+            if other != who:
+                doc.apply_update(made[-1])
+    return made
+
+
+def test_a_burst_is_merged_in_rounds_to_what_its_updates_hold() -> None:
+    updates = keystrokes(room.MERGE_FAN_IN**2 + 7, typists=3)  # three rounds, uneven
+    one_by_one = Doc()
+    for update in updates:
+        one_by_one.apply_update(update)
+    merged = Doc()
+    merged.apply_update(room.merge_in_rounds(updates))
+    assert str(merged.get("text", type=Text)) == str(one_by_one.get("text", type=Text))
+    assert merged.get_state() == one_by_one.get_state()
+
+
+def test_no_merge_is_given_more_than_the_fan_in(monkeypatch) -> None:
+    sizes: list[int] = []
+    real_merge = room.merge_updates
+
+    def counted(*updates: bytes) -> bytes:
+        sizes.append(len(updates))
+        return real_merge(*updates)
+
+    monkeypatch.setattr(room, "merge_updates", counted)
+    room.merge_in_rounds(keystrokes(5 * room.MERGE_FAN_IN, typists=2))
+    assert max(sizes) == room.MERGE_FAN_IN
+    sizes.clear()
+    alone = keystrokes(1, typists=1)
+    assert room.merge_in_rounds(alone) == alone[0]  # nothing to merge
+    assert sizes == []
 
 
 def update_frames(peer: Collecting) -> list[bytes]:

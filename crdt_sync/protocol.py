@@ -15,8 +15,8 @@ that connection only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class MessageType(IntEnum):
@@ -36,8 +36,7 @@ class ProtocolError(ValueError):
     """A frame that does not follow the y-websocket protocol."""
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):  # a tuple: built for every frame received, so cheap to build
     type: MessageType
     sync: SyncType | None = None
     payload: bytes = b""
@@ -91,6 +90,10 @@ class Reader:
             raise ProtocolError(f"{len(self.data) - self.pos} unexpected bytes after the message")
 
 
+# Looked up once per frame: iterating an enum, or calling it, costs microseconds each.
+_SYNC_TYPES = {int(kind): kind for kind in SyncType}
+
+
 def decode(data: bytes) -> Frame:
     if not data:
         raise ProtocolError("empty frame")
@@ -98,11 +101,12 @@ def decode(data: bytes) -> Frame:
     kind = reader.varuint()
     if kind == MessageType.SYNC:
         sub = reader.varuint()
-        if sub not in tuple(SyncType):
+        sync = _SYNC_TYPES.get(sub)
+        if sync is None:
             raise ProtocolError(f"unknown sync message type {sub}")
         payload = reader.varbytes()
         reader.done()
-        return Frame(MessageType.SYNC, SyncType(sub), payload)
+        return Frame(MessageType.SYNC, sync, payload)
     if kind == MessageType.AWARENESS:
         payload = reader.varbytes()
         reader.done()

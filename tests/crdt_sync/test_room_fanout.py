@@ -66,7 +66,8 @@ def test_a_room_earns_writing_time_while_it_does_not_write() -> None:
 
 def keystrokes(count: int, typists: int) -> list[bytes]:
     """`count` one-character updates typed at random places by `typists` documents that
-    hear each other at once, as a room's tick receives them."""
+    hear each other at once, as a room's tick receives them (the same ones every run)."""
+    places = random.Random(count)
     docs = [Doc() for _ in range(typists)]
     texts = [doc.get("text", type=Text) for doc in docs]
     latest: dict[int, bytes] = {}
@@ -75,7 +76,7 @@ def keystrokes(count: int, typists: int) -> list[bytes]:
     made: list[bytes] = []
     for n in range(count):
         who = n % typists
-        texts[who].insert(random.randrange(len(texts[who]) + 1), "xyz"[who % 3])
+        texts[who].insert(places.randrange(len(texts[who]) + 1), "xyz"[who % 3])
         made.append(latest[who])
         for other, doc in enumerate(docs):
             if other != who:

@@ -319,14 +319,22 @@ def idle_table(results: Sequence[IdleResult]) -> str:
     return table(headers, rows)
 
 
+def renewals_gathered(result: ClientCostResult) -> str:
+    if result.renewal_ms:
+        return f"awareness renewals per {result.renewal_ms / 1000:g} s"
+    return "awareness renewals per tick"
+
+
 def client_cost_table(results: Sequence[ClientCostResult]) -> str:
     headers = [
-        "frames", "room", "clients run", "frames/s per client", "CPU per client, % of a core",
+        "frames", "awareness renewals", "room", "clients run", "frames/s per client",
+        "CPU per client, % of a core",
         "cores the room's clients need", "same text", "status",
     ]  # fmt: skip
     rows = [
         [
             "one per keystroke" if r.tick_ms == 0 else f"merged per {r.tick_ms:g} ms",
+            renewals_gathered(r).removeprefix("awareness renewals "),
             str(r.room), str(r.clients), num(r.frames_per_second),
             num(None if r.core_per_client is None else 100 * r.core_per_client, 2),
             num(r.cores_for_room, 2), yes_no(r.converged), short(r.status),

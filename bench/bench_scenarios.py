@@ -785,6 +785,7 @@ class ClientCostResult:
     tick_ms: float
     clients: int
     room: int  # the size of the room whose frames they are given
+    renewal_ms: float = 0.0  # awareness renewals gathered this long (0: each tick's)
     frames_per_second: float | None = None  # per client: update and awareness frames
     core_per_client: float | None = None  # the share of one core one client needs
     converged: bool | None = None
@@ -796,17 +797,21 @@ class ClientCostResult:
         return None if self.core_per_client is None else self.core_per_client * self.room
 
 
-def client_cost_run(tick_ms: float, options: Options, room: int = 500) -> ClientCostResult:
+def client_cost_run(
+    tick_ms: float, options: Options, room: int = 500, renewal_ms: float = 0.0
+) -> ClientCostResult:
     """The frames `room` clients would receive in the fan-out scenario, merged per tick of
-    `tick_ms` as this server's fan-out merges them, given to real clients in one Node
-    process (bench/js/client_cost.cjs); no server, no sockets."""
-    result = ClientCostResult(tick_ms, options.cost_clients, room)
+    `tick_ms` as this server's fan-out merges them (awareness renewals those of each tick,
+    or of `renewal_ms` together), given to real clients in one Node process
+    (bench/js/client_cost.cjs); no server, no sockets."""
+    result = ClientCostResult(tick_ms, options.cost_clients, room, renewal_ms)
     config = {
         "clients": options.cost_clients,
         "writers": round(room * options.writer_fraction),
         "population": room,
         "intervalMs": options.interval_ms,
         "tickMs": tick_ms,
+        "renewalMs": renewal_ms,
         "durationMs": options.duration * 1000,
     }
     try:

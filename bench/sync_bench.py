@@ -46,6 +46,7 @@ from bench_report import (
     ingest_table,
     machine,
     ms,
+    renewals_gathered,
     replay_table,
     typical,
 )
@@ -313,13 +314,24 @@ def run_idle(servers: list[ServerKind], options: Options, results: Results) -> N
 
 
 def run_clients(servers: list[ServerKind], options: Options, results: Results) -> None:
-    """No server: what the clients of the largest fan-out room need, by tick length."""
+    """No server: what the clients of the largest fan-out room need, by tick length, with
+    awareness renewals gathered as this server does; and at 20 ms as they were before
+    (each tick's renewals: what a server forwarding each change when it comes sends)."""
+    from crdt_sync.connection import Limits  # late, as in bench_servers
+
     room = max((*options.sizes, *options.light_sizes), default=500)
-    for tick in options.cost_ticks_ms:
-        result = client_cost_run(tick, options, room)
+    gathered = Limits().renewal_seconds * 1000
+    runs = [(tick, gathered if tick else 0.0) for tick in options.cost_ticks_ms]
+    if 20.0 in options.cost_ticks_ms:
+        runs.append((20.0, 0.0))
+    for tick, renewal_ms in runs:
+        result = client_cost_run(tick, options, room, renewal_ms)
         results.clients.append(result)
         cores = "-" if result.cores_for_room is None else f"{result.cores_for_room:.2f}"
-        progress(f"tick {tick:g} ms: {room} real clients need {cores} cores  {result.status}")
+        renewals = f"renewals per {renewal_ms:g} ms" if renewal_ms else "renewals per tick"
+        progress(
+            f"tick {tick:g} ms, {renewals}: {room} real clients need {cores} cores  {result.status}"
+        )
     print()
     print(client_cost_table(results.clients))
 
@@ -387,8 +399,8 @@ def _clients_need(results: Results) -> list[str]:
     cores = os.cpu_count() or 0
     return [
         f"- without any server, the {r.room} real clients need {r.cores_for_room:.2f} cores "
-        f"of this machine's {cores} with frames merged per {r.tick_ms:g} ms "
-        f"({r.frames_per_second:.0f} frames/s each)"
+        f"of this machine's {cores} with frames merged per {r.tick_ms:g} ms, "
+        f"{renewals_gathered(r)} ({r.frames_per_second:.0f} frames/s each)"
         for r in results.clients
         if r.tick_ms == 20 and r.cores_for_room is not None and r.frames_per_second is not None
     ]

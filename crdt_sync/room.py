@@ -107,6 +107,8 @@ class Room:
         # another process's).
         self._outgoing: list[tuple[bytes, str | None]] = []
         self._awareness_out: list[bytes] = []
+        self._renewals: list[bytes] = []  # gathered for `limits.renewal_seconds`
+        self._renewal_timer: asyncio.TimerHandle | None = None
         self._tick: asyncio.Handle | None = None
         self._last_flush = -1.0  # loop time of the last fan-out tick
         # Seconds of writing the room has in hand (below zero: owes a pause), as of the
@@ -176,12 +178,13 @@ class Room:
                 self._accept_update(connection, frame.payload)
         elif frame.type == MessageType.AWARENESS:
             try:
-                forward = self.awareness.apply(frame.payload, connection.id)
+                changed, renewed = self.awareness.apply(frame.payload, connection.id)
             except ProtocolError as error:
                 raise Closed(CloseCode.PROTOCOL_ERROR, f"malformed awareness: {error}") from None
-            if forward is not None:
-                self._queue_awareness(forward)
-                self._publish_awareness(forward)
+            for update in (changed, renewed):
+                if update is not None:  # other processes gather renewals themselves
+                    self._publish_awareness(update)
+            self._forward_awareness(changed, renewed)
         elif frame.type == MessageType.QUERY_AWARENESS:
             known = self.awareness.snapshot()
             if known is not None:
@@ -273,6 +276,37 @@ class Room:
             raise Closed(CloseCode.SERVER_ERROR, self.broken)
 
     # -- fan-out -----------------------------------------------------------------------
+    def _forward_awareness(self, changed: bytes | None, renewed: bytes | None) -> None:
+        """Changes go with the next tick; renewals wait to go together.
+
+        Forwarded one tick at a time, the renewals of 500 clients make an awareness frame
+        in most ticks: every client parses it, and y-websocket sends it back (its
+        provider re-sends every awareness update it applies), so the room reads an echo
+        from each client for each of these frames, all to say "still here". In the
+        benchmark's room of 500 (scenario 5) a client got 75 frames a second, 24 more
+        than with renewals gathered: 12,000 echoes a second for the server to read.
+        Gathered, they make one frame a second, well inside the 30 s after which a client
+        drops a state not renewed."""
+        if changed is not None:
+            self._queue_awareness(changed)
+        if renewed is not None:
+            self._renewals.append(renewed)
+            if self._renewal_timer is None:
+                loop = asyncio.get_running_loop()
+                self._renewal_timer = loop.call_later(
+                    self.limits.renewal_seconds, self._release_renewals
+                )
+
+    def _release_renewals(self) -> None:
+        self._renewal_timer = None
+        renewals, self._renewals = self._renewals, []
+        if renewals:
+            # A client's change since its renewal went out at once with a newer clock:
+            # merged in the same tick the change wins, and a client told of the change
+            # already ignores the renewal's older clock (y-protocols).
+            self._awareness_out.extend(renewals)
+            self._schedule_tick()
+
     def _queue_awareness(self, update: bytes) -> None:
         self._awareness_out.append(update)
         self._schedule_tick()
@@ -466,12 +500,11 @@ class Room:
 
     def remote_awareness(self, update: bytes, origin: str) -> None:
         try:
-            forward = self.awareness.apply(update, origin)
+            changed, renewed = self.awareness.apply(update, origin)
         except ProtocolError as error:
             log.error("room %s: malformed awareness from %s: %s", self.text_id, origin, error)
             return
-        if forward is not None:
-            self._queue_awareness(forward)
+        self._forward_awareness(changed, renewed)
 
     def awareness_query(self) -> None:
         known = self.awareness.snapshot()
@@ -548,9 +581,10 @@ class Room:
 
     def stop(self) -> None:
         """The room is unloaded or broken: no more timers or reads of its own."""
-        if self._gap_timer is not None:
-            self._gap_timer.cancel()
-            self._gap_timer = None
+        for timer in (self._gap_timer, self._renewal_timer):
+            if timer is not None:
+                timer.cancel()
+        self._gap_timer = self._renewal_timer = None
         if self._catcher is not None:
             self._catcher.cancel()
 

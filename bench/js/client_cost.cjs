@@ -10,8 +10,9 @@
 // as real writers do); what they type within one tick of `tickMs` is merged into one
 // update frame (`Y.mergeUpdates`), as this server's fan-out does (`tickMs: 0`: one frame
 // per keystroke, as a server that forwards each update does). The `population` clients
-// of the room renew their awareness states every 15 s (y-protocols), and a tick's
-// renewals make one awareness frame.
+// of the room renew their awareness states every 15 s (y-protocols); a tick's renewals
+// make one awareness frame, or (`renewalMs` > 0) those of `renewalMs` together, as this
+// server gathers them (`Limits.renewal_seconds`).
 //
 // Then, timed, each of `clients` real providers (y-websocket's `WebsocketProvider` on a
 // socket object that only counts what is sent) is given every frame through the
@@ -32,6 +33,7 @@ const {
   intervalMs = 200,
   renewMs = 15000,
   tickMs = 20,
+  renewalMs = 0,
   durationMs = 10000,
   seed = 1
 } = config
@@ -111,10 +113,13 @@ const makeStream = () => {
       flush(at, [type(writer)], renewalsUntil(at))
     }
   } else {
+    let renewalsDue = renewalMs
     for (let end = step; end <= durationMs + step; end += step) {
       const updates = []
       while (i < keystrokes.length && keystrokes[i][0] < end) updates.push(type(keystrokes[i++][1]))
-      flush(end, updates, renewalsUntil(Math.min(end, durationMs)))
+      const renewing = renewalMs <= 0 || end >= renewalsDue
+      if (renewing) renewalsDue += renewalMs
+      flush(end, updates, renewing ? renewalsUntil(Math.min(end, durationMs)) : [])
     }
   }
   return { ticks, snapshot, keystrokes: keystrokes.length }
@@ -185,6 +190,7 @@ const main = async () => {
     clients: clientCount,
     writers: writerCount,
     tickMs,
+    renewalMs,
     keystrokes: stream.keystrokes,
     streamSeconds: durationMs / 1000,
     framesPerClientPerSecond: frames / (durationMs / 1000),

@@ -16,6 +16,8 @@ import pytest
 from pycrdt import Doc, Text
 
 from crdt_sync import protocol, room
+from crdt_sync.awareness import _decode as decode_awareness
+from crdt_sync.awareness import _encode as encode_awareness
 from crdt_sync.connection import Connection, Limits
 from crdt_sync.protocol import MessageType, SyncType
 from crdt_sync.rooms import Rooms
@@ -395,3 +397,53 @@ def test_a_room_whose_fan_outs_are_long_waits_however_small_its_spacing(
     typed_at = {"a": 0, "b": 0.05, "c": 0.15}
     texts = asyncio.run(frames_of_keystrokes(store, doc_id, typed_at, socket=BusySocket))
     assert texts == ["a", "bc"]
+
+
+def awareness_heard(peer: Collecting) -> list[list[tuple[int, int]]]:
+    """(client, clock) of each awareness frame a peer received, but keep-alives."""
+    frames = [protocol.decode(f) for f in peer.frames]
+    return [
+        [(client, clock) for client, clock, _ in decode_awareness(f.payload)]
+        for f in frames
+        if f.type == MessageType.AWARENESS and f.payload != b"\x00"
+    ]
+
+
+async def renewals_and_a_change(store: Store, text_id: str) -> dict[str, list]:
+    """Three delegates in a room gathering renewals for 0.3 s: two renew their states, one
+    of them then moves to another clause. What the third heard, and when."""
+    rooms = Rooms(store, Limits(fanout_tick_seconds=0.01, renewal_seconds=0.3))
+    shared = await rooms.open(text_id)
+    peers = [Collecting() for _ in range(3)]
+    connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
+
+    async def state(who: int, clock: int, clause: str) -> None:
+        entry = (100 + who, clock, f'{{"user": "{who}", "clause": "{clause}"}}'.encode())
+        await shared.receive(connections[who], protocol.awareness(encode_awareness([entry])))
+
+    for who, connection in enumerate(connections):
+        await shared.join(connection)
+        await state(who, 1, "c1")
+    await asyncio.sleep(0.1)
+    reader = peers[0]
+    reader.frames.clear()
+    heard: dict[str, list] = {}
+    await state(1, 2, "c1")  # renewals: the same state, a newer clock
+    await state(2, 2, "c1")
+    await asyncio.sleep(0.05)
+    await state(1, 3, "c2")  # a change
+    await asyncio.sleep(0.05)
+    heard["at 0.1 s"] = awareness_heard(reader)
+    await asyncio.sleep(0.3)
+    heard["at 0.4 s"] = awareness_heard(reader)
+    await rooms.close()
+    return heard
+
+
+def test_a_change_of_awareness_goes_at_once_and_renewals_go_together_later(text_id) -> None:
+    store, doc_id = text_id
+    heard = asyncio.run(renewals_and_a_change(store, doc_id))
+    assert heard["at 0.1 s"] == [[(101, 3)]]
+    # One frame for both renewals; client 101's, older than its change, is ignored by
+    # clients (y-protocols keeps the newest clock).
+    assert heard["at 0.4 s"] == [[(101, 3)], [(101, 2), (102, 2)]]

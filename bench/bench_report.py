@@ -22,6 +22,7 @@ from bench_scenarios import (
     FanoutResult,
     IdleResult,
     IngestResult,
+    QuietResult,
     ReplayResult,
     pooled_p99,
 )
@@ -313,6 +314,21 @@ def idle_table(results: Sequence[IdleResult]) -> str:
             str(r.clients),
             num(None if r.per_connection is None else r.per_connection / 1024),
             num(r.join_s, 1), f"{mb(r.rss_rooms)} / {mb(r.rss_clients)}", short(r.status),
+        ]
+        for r in results
+    ]  # fmt: skip
+    return table(headers, rows)
+
+
+def quiet_table(results: Sequence[QuietResult]) -> str:
+    headers = [
+        "server", "clients", "seconds measured", "join s", "server CPU %", "load CPU %",
+        "machine CPU %", "others CPU %", "status",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.server, str(r.clients), num(r.seconds, 0), num(r.join_s, 1), num(r.server_cpu, 1),
+            num(r.load_cpu, 1), num(r.machine_cpu, 1), num(r.other_cpu, 1), short(r.status),
         ]
         for r in results
     ]  # fmt: skip

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import math
+import statistics
 import struct
 import subprocess
 import threading
@@ -65,6 +66,8 @@ class Options:
     cold_log: bool = True
     idle_rooms: int = 100
     idle_clients: int = 500
+    quiet_clients: int = 500  # real clients in a room where nobody types
+    quiet_seconds: float = 45.0  # three rounds of their awareness renewals (every 15 s)
     settle: float = 3.0
     cost_clients: int = 50  # real clients fed the fan-out's frames, per tick length
     cost_ticks_ms: tuple[float, ...] = (0.0, 5.0, 20.0, 40.0)  # 0: a frame per keystroke
@@ -776,6 +779,61 @@ def idle_run(kind: ServerKind, options: Options) -> IdleResult:
         result.per_connection = (after - before) / options.idle_clients
     except Abort as error:
         result.status = f"did not finish: {error}"
+    return result
+
+
+# -- 4c. a quiet room ----------------------------------------------------------------------
+@dataclass
+class QuietResult:
+    server: str
+    clients: int
+    seconds: float
+    status: str = "ok"
+    join_s: float | None = None
+    server_cpu: float | None = None  # means over the window, percent of one core
+    load_cpu: float | None = None
+    machine_cpu: float | None = None  # percent of the whole machine
+    other_cpu: float | None = None
+
+
+def quiet_run(kind: ServerKind, options: Options) -> QuietResult:
+    """What a room of real clients costs while nobody types: a plenary watching the
+    screen. Each y-websocket client renews its awareness state every 15 s and sends back
+    every awareness update it applies; what that becomes depends on the server. The
+    CPU of the server and of the load processes over `quiet_seconds`, from `settle`
+    seconds after the last client synced."""
+    result = QuietResult(kind.name, options.quiet_clients, options.quiet_seconds)
+    server = kind.start("quiet")
+    workers: list[Child] = []
+    out = options.workdir / f"quiet-{kind.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        room = kind.create_room("quiet")
+        start = time.monotonic()
+        deadline = start + 15 + result.clients * options.join_seconds_per_client
+        synced = start_load(server, [room], result.clients, 0, out, options, deadline, workers)
+        result.join_s = time.monotonic() - start
+        if synced < result.clients:
+            raise Abort(f"only {synced}/{result.clients} clients synced")
+        time.sleep(options.settle)
+        server.sampler.mark("quiet")
+        time.sleep(options.quiet_seconds)
+        server.sampler.mark("quiet end")
+        rss_guard(server, options.rss_cap)()
+        window = server.sampler.window("quiet", "quiet end")
+        if window:
+            result.server_cpu = statistics.fmean(s.cpu for s in window)
+            result.load_cpu = statistics.fmean(s.load_cpu for s in window)
+            result.machine_cpu = statistics.fmean(s.machine_cpu for s in window)
+            result.other_cpu = statistics.fmean(s.other_cpu for s in window)
+    except Abort as error:
+        result.status = f"did not finish: {error}"
+    finally:
+        for worker in workers:
+            worker.send("exit")
+        for worker in workers:
+            worker.stop(grace=2.0)
+        server.stop()
     return result
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/sync_bench.py            # everything, 12-13 minutes on 2 cores
     .venv/bin/python bench/sync_bench.py --quick    # a smaller version, ~3 minutes
     ... --sizes 10,50,200,500 --servers travaux,pycrdt-websocket,node
-    ... --scenarios fanout,ingest,replay,cold,idle,clients --json results.json --keep
+    ... --scenarios fanout,ingest,replay,cold,idle,quiet,clients --json results.json --keep
     ... --report results.json                        # print a saved run's tables again
 
 Side by side in the same run, under the same load, on loopback: this server (`travaux
@@ -46,6 +46,7 @@ from bench_report import (
     ingest_table,
     machine,
     ms,
+    quiet_table,
     renewals_gathered,
     replay_table,
     typical,
@@ -61,6 +62,7 @@ from bench_scenarios import (
     IngestData,
     IngestResult,
     Options,
+    QuietResult,
     ReplayResult,
     client_cost_run,
     cold_log_runs,
@@ -68,6 +70,7 @@ from bench_scenarios import (
     fanout_run,
     idle_run,
     ingest_run,
+    quiet_run,
     replay_run,
 )
 from bench_servers import SERVER_NAMES, ServerKind, Travaux, make_server
@@ -75,7 +78,7 @@ from bench_servers import SERVER_NAMES, ServerKind, Travaux, make_server
 DATA = Path("/work/shared/bench-data")
 COP21_DRAFT = Path("/work/shared/corpus/cop21/draft-agreement-23-oct-2015.md")
 CACHE = Path.home() / ".cache" / "travaux-bench"
-SCENARIOS = ("fanout", "ingest", "replay", "cold", "idle", "clients")
+SCENARIOS = ("fanout", "ingest", "replay", "cold", "idle", "quiet", "clients")
 OURS, REFERENCE = "travaux", "node"
 
 
@@ -86,6 +89,7 @@ class Results:
     replay: list[ReplayResult] = dataclasses.field(default_factory=list)
     cold: list[ColdResult] = dataclasses.field(default_factory=list)
     idle: list[IdleResult] = dataclasses.field(default_factory=list)
+    quiet: list[QuietResult] = dataclasses.field(default_factory=list)
     clients: list[ClientCostResult] = dataclasses.field(default_factory=list)
 
 
@@ -152,6 +156,7 @@ def make_options(args: argparse.Namespace, workdir: Path) -> Options:
             duration=args.duration or 8.0, drain=5.0,
             ingest_count=30_000, ingest_limit=20.0, replay_txns=8_000, replay_limit=60.0,
             cold_reps=1, cold_log=False, idle_rooms=20, idle_clients=100, settle=2.0,
+            quiet_clients=100, quiet_seconds=20.0,
             repeat=args.repeat or 1,
         )  # fmt: skip
     return Options(
@@ -313,6 +318,15 @@ def run_idle(servers: list[ServerKind], options: Options, results: Results) -> N
     print(idle_table(results.idle))
 
 
+def run_quiet(servers: list[ServerKind], options: Options, results: Results) -> None:
+    for kind in servers:
+        result = quiet_run(kind, options)
+        results.quiet.append(result)
+        progress(f"{kind.name:17} {result.status}")
+    print()
+    print(quiet_table(results.quiet))
+
+
 def run_clients(servers: list[ServerKind], options: Options, results: Results) -> None:
     """No server: what the clients of the largest fan-out room need, by tick length, with
     awareness renewals gathered as this server does; and at 20 ms as they were before
@@ -342,6 +356,7 @@ RUNNERS: dict[str, Callable[[list[ServerKind], Options, Results], None]] = {
     "replay": run_replay,
     "cold": run_cold,
     "idle": run_idle,
+    "quiet": run_quiet,
     "clients": run_clients,
 }
 TITLES = {
@@ -350,6 +365,7 @@ TITLES = {
     "replay": "3. Concurrent replay: friendsforever, two clients at once",
     "cold": "4a. Cold load: a stored document to the first synced client (server restarted)",
     "idle": "4b. Memory: idle rooms and idle connections (server RSS deltas)",
+    "quiet": "4c. A quiet room: real clients connected, nobody typing (CPU)",
     "clients": "5. What real clients cost: the fan-out's frames given to real y-websocket "
     "clients, no server",
 }
@@ -442,7 +458,8 @@ def load_results(path: Path) -> Results:
     data = json.loads(path.read_text())
     kinds: dict[str, type[Any]] = {
         "fanout": FanoutResult, "ingest": IngestResult, "replay": ReplayResult,
-        "cold": ColdResult, "idle": IdleResult, "clients": ClientCostResult,
+        "cold": ColdResult, "idle": IdleResult, "quiet": QuietResult,
+        "clients": ClientCostResult,
     }  # fmt: skip
     results = Results()
     for name, kind in kinds.items():
@@ -462,6 +479,7 @@ def report(results: Results) -> None:
         ("replay", lambda: replay_table(results.replay)),
         ("cold", lambda: cold_table(results.cold)),
         ("idle", lambda: idle_table(results.idle)),
+        ("quiet", lambda: quiet_table(results.quiet)),
         ("clients", lambda: client_cost_table(results.clients)),
     ]
     for name, printer in printers:

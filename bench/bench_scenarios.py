@@ -51,6 +51,7 @@ class Options:
     duration: float  # seconds of typing per fan-out run
     light_sizes: tuple[int, ...] = ()  # fan-out again with light clients at these sizes
     writer_fraction: float = 0.1
+    cursors: bool = False  # real writers move their awareness cursor with each keystroke
     interval_ms: float = 200.0  # 5 characters per second
     per_process: int = 125  # real clients per load process
     light_per_process: int = 250  # light ones
@@ -204,6 +205,7 @@ def start_load_worker(
         "out": str(out),
         "first": first,
         "intervalMs": options.interval_ms,
+        "cursors": options.cursors,
     }
     log = out / f"load-{index}.log"
     return Child([NODE, str(LOAD_JS), json.dumps(config)], log=log, cwd=BENCH, events=True)

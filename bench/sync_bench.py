@@ -111,6 +111,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "clients; default 500 (none with --quick)",
     )
     parser.add_argument(
+        "--cursors",
+        action="store_true",
+        help="real writers also move their awareness cursor with each keystroke, as the "
+        "browser's editor does (off by default, as in runs before 8 December 2026)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         metavar="K",
@@ -157,11 +163,11 @@ def make_options(args: argparse.Namespace, workdir: Path) -> Options:
             ingest_count=30_000, ingest_limit=20.0, replay_txns=8_000, replay_limit=60.0,
             cold_reps=1, cold_log=False, idle_rooms=20, idle_clients=100, settle=2.0,
             quiet_clients=100, quiet_seconds=20.0,
-            repeat=args.repeat or 1,
+            repeat=args.repeat or 1, cursors=args.cursors,
         )  # fmt: skip
     return Options(
         workdir=workdir, quick=False, sizes=sizes, light_sizes=light_sizes,
-        duration=args.duration or 15.0, repeat=args.repeat or 3,
+        duration=args.duration or 15.0, repeat=args.repeat or 3, cursors=args.cursors,
     )  # fmt: skip
 
 

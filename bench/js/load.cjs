@@ -18,6 +18,11 @@
 // cost the load generator far more CPU than the server (each integrates every update): on
 // a 2-core machine that also runs the server, light ones show what the server sustains.
 //
+// With `"cursors": true`, a real writer also moves its awareness `cursor` to just after
+// each character it types, as the browser's editor does (y-codemirror.next's relative
+// positions): an awareness change per keystroke, which every other client applies and,
+// y-websocket being what it is, sends back to the server.
+//
 // Commands on stdin: `go {"durationMs": D}`, `expect FILE`, `collect`, `status`, `exit`.
 // Events on stdout: started, first, progress, ready, sent, complete, result, status.
 
@@ -43,7 +48,8 @@ const {
   intervalMs = 200,
   out = '.',
   first = false,
-  readers = 'real'
+  readers = 'real',
+  cursors = false
 } = config
 
 /**
@@ -84,6 +90,7 @@ const makeClient = (i) => {
     synced: whenSynced(provider, syncTimeoutMs),
     isConnected: () => provider.wsconnected,
     isSynced: () => provider.synced,
+    awareness: provider.awareness,
     destroy: () => provider.destroy()
   }
   provider.on('status', ({ status }) => {
@@ -266,6 +273,10 @@ const startTyping = ({ durationMs }) => {
       const position = Math.floor(Math.random() * (text.length + 1))
       const sentAt = now()
       text.insert(position, LETTERS[k % LETTERS.length])
+      if (cursors && writer.awareness) {
+        const at = Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(text, position + 1))
+        writer.awareness.setLocalStateField('cursor', { anchor: at, head: at })
+      }
       sends.push(writer.doc.clientID, clock, sentAt)
       k += 1
       setImmediate(tick)

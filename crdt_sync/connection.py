@@ -41,8 +41,10 @@ class Limits:
     message_burst: int = 5000
     max_queued_frames: int = 2000
     fanout_tick_seconds: float = 0.020
-    # Awareness renewals (unchanged states, newer clocks) are gathered this long; a
-    # client drops a state not renewed for 30 s, and renews its own every 15 s.
+    # A room sends awareness (presence, cursors) at most this often, and gathers renewals
+    # (unchanged states, newer clocks) this long; a client drops a state not renewed for
+    # 30 s, and renews its own every 15 s (see `Room._forward_awareness`).
+    presence_seconds: float = 0.1
     renewal_seconds: float = 1.0
     keepalive_seconds: float = 10.0
     idle_unload_seconds: float = 30.0

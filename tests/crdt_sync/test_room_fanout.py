@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -409,10 +410,16 @@ def awareness_heard(peer: Collecting) -> list[list[tuple[int, int]]]:
     ]
 
 
-async def renewals_and_a_change(store: Store, text_id: str) -> dict[str, list]:
-    """Three delegates in a room gathering renewals for 0.3 s: two renew their states, one
-    of them then moves to another clause. What the third heard, and when."""
-    rooms = Rooms(store, Limits(fanout_tick_seconds=0.01, renewal_seconds=0.3))
+Heard = list[list[tuple[int, int]]]
+State = Callable[[int, int, str], Awaitable[None]]
+Moves = Callable[[State, Callable[[str], None]], Awaitable[None]]
+
+
+async def presence(store: Store, text_id: str, limits: Limits, moves: Moves) -> dict[str, Heard]:
+    """Three delegates (clients 100-102) in a room; once their joins have gone out,
+    `moves(state, note)` sends awareness states with `state(who, clock, clause)` and
+    `note(label)`s what the first delegate has heard so far."""
+    rooms = Rooms(store, limits)
     shared = await rooms.open(text_id)
     peers = [Collecting() for _ in range(3)]
     connections = [Connection(p, rooms.limits, actor=Actor.of(Role.CHAIR)) for p in peers]
@@ -421,29 +428,63 @@ async def renewals_and_a_change(store: Store, text_id: str) -> dict[str, list]:
         entry = (100 + who, clock, f'{{"user": "{who}", "clause": "{clause}"}}'.encode())
         await shared.receive(connections[who], protocol.awareness(encode_awareness([entry])))
 
+    notes: dict[str, Heard] = {}
     for who, connection in enumerate(connections):
         await shared.join(connection)
         await state(who, 1, "c1")
-    await asyncio.sleep(0.1)
-    reader = peers[0]
-    reader.frames.clear()
-    heard: dict[str, list] = {}
-    await state(1, 2, "c1")  # renewals: the same state, a newer clock
-    await state(2, 2, "c1")
-    await asyncio.sleep(0.05)
-    await state(1, 3, "c2")  # a change
-    await asyncio.sleep(0.05)
-    heard["at 0.1 s"] = awareness_heard(reader)
-    await asyncio.sleep(0.3)
-    heard["at 0.4 s"] = awareness_heard(reader)
+    # The first join's state went at once, the others' one interval later: wait for
+    # those, and for an interval more.
+    await asyncio.sleep(2 * limits.presence_seconds + 0.1)
+    peers[0].frames.clear()
+    await moves(state, lambda label: notes.__setitem__(label, awareness_heard(peers[0])))
     await rooms.close()
-    return heard
+    return notes
 
 
 def test_a_change_of_awareness_goes_at_once_and_renewals_go_together_later(text_id) -> None:
+    async def moves(state: State, note: Callable[[str], None]) -> None:
+        await state(1, 2, "c1")  # renewals: the same state, a newer clock
+        await state(2, 2, "c1")
+        await asyncio.sleep(0.05)
+        await state(1, 3, "c2")  # a change
+        await asyncio.sleep(0.05)
+        note("at 0.1 s")
+        await asyncio.sleep(0.3)
+        note("at 0.4 s")
+
     store, doc_id = text_id
-    heard = asyncio.run(renewals_and_a_change(store, doc_id))
+    limits = Limits(fanout_tick_seconds=0.01, presence_seconds=0.0, renewal_seconds=0.3)
+    heard = asyncio.run(presence(store, doc_id, limits, moves))
     assert heard["at 0.1 s"] == [[(101, 3)]]
     # One frame for both renewals; client 101's, older than its change, is ignored by
-    # clients (y-protocols keeps the newest clock).
+    # clients (y-protocols).
     assert heard["at 0.4 s"] == [[(101, 3)], [(101, 2), (102, 2)]]
+
+
+def test_awareness_changes_go_at_most_once_per_presence_interval_the_first_at_once(
+    text_id,
+) -> None:
+    """Typists' cursors move with every keystroke: a room sends them ten times a second
+    (here every 0.2 s), not with every fan-out tick."""
+
+    async def moves(state: State, note: Callable[[str], None]) -> None:
+        await state(1, 2, "c2")
+        await asyncio.sleep(0.05)
+        await state(2, 2, "c3")
+        await asyncio.sleep(0.05)
+        await state(1, 3, "c4")
+        await asyncio.sleep(0.02)
+        note("at 0.12 s")
+        await asyncio.sleep(0.18)
+        note("at 0.3 s")
+        await asyncio.sleep(0.3)  # quiet for longer than the interval
+        await state(2, 3, "c5")
+        await asyncio.sleep(0.03)
+        note("after a quiet spell")
+
+    store, doc_id = text_id
+    limits = Limits(fanout_tick_seconds=0.01, presence_seconds=0.2, renewal_seconds=5.0)
+    heard = asyncio.run(presence(store, doc_id, limits, moves))
+    assert heard["at 0.12 s"] == [[(101, 2)]]
+    assert heard["at 0.3 s"] == [[(101, 2)], [(102, 2), (101, 3)]]
+    assert heard["after a quiet spell"] == [[(101, 2)], [(102, 2), (101, 3)], [(102, 3)]]

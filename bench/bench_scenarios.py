@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from bench_procs import Abort, Child, Deadline, wait_all
-from bench_servers import BENCH, UNLIMITED_RATE, NodeReference, Running, ServerKind, Travaux
+from bench_servers import (
+    BENCH,
+    UNLIMITED_RATE,
+    NodeReference,
+    Running,
+    ServerKind,
+    Travaux,
+    make_server,
+)
 from pycrdt import Doc
 from ywire import bench_text, fetch, observe
 
@@ -803,8 +811,11 @@ def quiet_run(kind: ServerKind, options: Options) -> QuietResult:
     screen. Each y-websocket client renews its awareness state every 15 s and sends back
     every awareness update it applies; what that becomes depends on the server. The
     CPU of the server and of the load processes over `quiet_seconds`, from `settle`
-    seconds after the last client synced."""
+    seconds after the last client synced. On a database of its own: this server's
+    history indexer, started with it, would otherwise be indexing the texts of the
+    scenarios before (the ingest's 259,778 updates) while the room is measured."""
     result = QuietResult(kind.name, options.quiet_clients, options.quiet_seconds)
+    kind = make_server(kind.name, options.workdir / "quiet")
     server = kind.start("quiet")
     workers: list[Child] = []
     out = options.workdir / f"quiet-{kind.name}"

@@ -6,11 +6,12 @@ clients at every hop (N² per change, N³ per renewal round). This registry appl
 entry and keeps only those with a newer clock, so a change travels once to each client
 and the echoes stop here.
 
-Most of what a room hears is renewals: each client sends its unchanged state again, with
+Much of what a room hears is renewals: each client sends its unchanged state again, with
 a newer clock, every 15 s, so 500 clients make 33 a second, and every renewal forwarded
 comes back as an echo from each client that applies it. `apply` tells them apart from
-changes (a new state, a removal) so that the room can forward changes at once and gather
-renewals into one update a second (`crdt_sync.room.RENEWAL_SECONDS`).
+changes (a new or different state, a removal), so that the room can send changes with
+its next presence frame and renewals a second later (`Limits.renewal_seconds`, see
+`crdt_sync.room.Room._forward_awareness`).
 
 A client id belongs to the connection that introduced it (or, for a state relayed from
 another server process, to that process): another connection cannot change or remove that

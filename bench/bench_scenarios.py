@@ -253,6 +253,20 @@ class JoinWatch:
         return Abort(f"join: {self.total}/{self.clients} clients synced in {elapsed:.0f} s")
 
 
+def stop_load(workers: list[Child]) -> None:
+    """Ask every load process to exit, then stop each (2 s of grace, then a kill)."""
+    for worker in workers:
+        worker.send("exit")
+    for worker in workers:
+        worker.stop(grace=2.0)
+
+
+def stop_all(workers: list[Child], server: Running) -> None:
+    """The load processes first: a server stopped under them would see them reconnect."""
+    stop_load(workers)
+    server.stop()
+
+
 def start_load(
     server: Running, rooms: list[str], clients: int, writers: int, out: Path, options: Options,
     deadline: float, workers: list[Child], readers: str = "real",
@@ -324,11 +338,7 @@ def fanout_run(
         result.status = f"did not finish: {error}"
     finally:
         result.rss_peak = server.sampler.peak_rss()
-        for worker in workers:
-            worker.send("exit")
-        for worker in workers:
-            worker.stop(grace=2.0)
-        server.stop()
+        stop_all(workers, server)
     return result
 
 
@@ -762,11 +772,7 @@ def _idle_phase(
         rss_guard(server, options.rss_cap)()
         return before, server.sampler.rss_now(), joined
     finally:
-        for worker in workers:
-            worker.send("exit")
-        for worker in workers:
-            worker.stop(grace=2.0)
-        server.stop()
+        stop_all(workers, server)
 
 
 def idle_run(kind: ServerKind, options: Options) -> IdleResult:
@@ -842,11 +848,7 @@ def quiet_run(kind: ServerKind, options: Options) -> QuietResult:
     except Abort as error:
         result.status = f"did not finish: {error}"
     finally:
-        for worker in workers:
-            worker.send("exit")
-        for worker in workers:
-            worker.stop(grace=2.0)
-        server.stop()
+        stop_all(workers, server)
     return result
 
 

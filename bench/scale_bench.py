@@ -50,6 +50,7 @@ from bench_scenarios import (
     percentile,
     read_latencies,
     start_load_worker,
+    stop_load,
 )
 from bench_servers import REPO, Running, Travaux, free_port, wait_for_port
 
@@ -193,10 +194,7 @@ def one_run(run: Run, options: Options, args: argparse.Namespace, hop: bool = Fa
     except Abort as error:
         run.status = f"did not finish: {error}"
     finally:
-        for worker in workers:
-            worker.send("exit")
-        for worker in workers:
-            worker.stop(grace=2.0)
+        stop_load(workers)
         for server in servers:
             run.rss_mb = max(run.rss_mb or 0, server.sampler.peak_rss() / 2**20)
             server.stop()

@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench_procs import QUIET, install_cleanup, kill_all
 from bench_report import (
@@ -315,22 +315,31 @@ def run_cold(servers: list[ServerKind], options: Options, results: Results) -> N
     print(cold_table(results.cold))
 
 
-def run_idle(servers: list[ServerKind], options: Options, results: Results) -> None:
+Measured = TypeVar("Measured", IdleResult, QuietResult)
+
+
+def run_each(
+    servers: list[ServerKind],
+    options: Options,
+    measure: Callable[[ServerKind, Options], Measured],
+    into: list[Measured],
+    table: Callable[[list[Measured]], str],
+) -> None:
+    """One measurement per server, then their table."""
     for kind in servers:
-        result = idle_run(kind, options)
-        results.idle.append(result)
+        result = measure(kind, options)
+        into.append(result)
         progress(f"{kind.name:17} {result.status}")
     print()
-    print(idle_table(results.idle))
+    print(table(into))
+
+
+def run_idle(servers: list[ServerKind], options: Options, results: Results) -> None:
+    run_each(servers, options, idle_run, results.idle, idle_table)
 
 
 def run_quiet(servers: list[ServerKind], options: Options, results: Results) -> None:
-    for kind in servers:
-        result = quiet_run(kind, options)
-        results.quiet.append(result)
-        progress(f"{kind.name:17} {result.status}")
-    print()
-    print(quiet_table(results.quiet))
+    run_each(servers, options, quiet_run, results.quiet, quiet_table)
 
 
 def run_clients(servers: list[ServerKind], options: Options, results: Results) -> None:

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import math
-import statistics
 import struct
 import subprocess
 import threading
@@ -839,12 +838,11 @@ def quiet_run(kind: ServerKind, options: Options) -> QuietResult:
         time.sleep(options.quiet_seconds)
         server.sampler.mark("quiet end")
         rss_guard(server, options.rss_cap)()
-        window = server.sampler.window("quiet", "quiet end")
-        if window:
-            result.server_cpu = statistics.fmean(s.cpu for s in window)
-            result.load_cpu = statistics.fmean(s.load_cpu for s in window)
-            result.machine_cpu = statistics.fmean(s.machine_cpu for s in window)
-            result.other_cpu = statistics.fmean(s.other_cpu for s in window)
+        sampler = server.sampler
+        result.server_cpu = sampler.mean_cpu("quiet", "quiet end")
+        result.load_cpu = sampler.mean_load_cpu("quiet", "quiet end")
+        result.machine_cpu = sampler.mean_machine_cpu("quiet", "quiet end")
+        result.other_cpu = sampler.mean_other_cpu("quiet", "quiet end")
     except Abort as error:
         result.status = f"did not finish: {error}"
     finally:

@@ -400,7 +400,10 @@ def test_a_room_whose_fan_outs_are_long_waits_however_small_its_spacing(
     assert texts == ["a", "bc"]
 
 
-def awareness_heard(peer: Collecting) -> list[list[tuple[int, int]]]:
+Heard = list[list[tuple[int, int]]]  # (client, clock) of each awareness frame, in order
+
+
+def awareness_heard(peer: Collecting) -> Heard:
     """(client, clock) of each awareness frame a peer received, but keep-alives."""
     frames = [protocol.decode(f) for f in peer.frames]
     return [
@@ -410,7 +413,6 @@ def awareness_heard(peer: Collecting) -> list[list[tuple[int, int]]]:
     ]
 
 
-Heard = list[list[tuple[int, int]]]
 State = Callable[[int, int, str], Awaitable[None]]
 Moves = Callable[[State, Callable[[str], None]], Awaitable[None]]
 
